@@ -1,0 +1,4 @@
+# Hand-written stub of the Rust extension; checked with `python -m mypy.stubtest rmq._store`.
+from typing import Final
+
+ENGINE_VERSION: Final[str]

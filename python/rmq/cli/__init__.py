@@ -1,0 +1,1 @@
+"""Console entry points: rmq-namesrv, rmq-broker, rmq-standalone, rmq-admin."""

@@ -1,0 +1,56 @@
+"""``rmq-namesrv``: the NameServer (Java: ``NamesrvStartup``, same flags)."""
+
+import logging
+import sys
+
+import click
+
+from rmq.config.loader import ConfigError, print_settings
+from rmq.config.namesrv import NamesrvConfig
+from rmq.config.network import NettyServerConfig
+from rmq.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--configFile", "config_file", help="Name server config properties file")
+@click.option(
+    "-p", "--printConfigItem", "print_config", is_flag=True, help="Print all config items"
+)
+@click.option("-n", "--namesrvAddr", "namesrv_addr", help="Name server address list (ignored)")
+def main(config_file: str | None, print_config: bool, namesrv_addr: str | None) -> None:
+    """Start a RocketMQ-compatible NameServer."""
+    from rmq.cli.runner import read_config, serve
+    from rmq.namesrv.app import BOOT_LINE, NAMESRV_PORT, NamesrvApp
+
+    config = read_config(config_file, {}, {"listenPort": str(NAMESRV_PORT)})
+    for warning in config.warnings([NamesrvConfig, NettyServerConfig]):
+        click.echo(f"WARN {warning}", err=True)
+    try:
+        app_models = [config.build(NamesrvConfig), config.build(NettyServerConfig)]
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    if print_config:
+        click.echo(print_settings(app_models))
+        sys.exit(0)
+    setup_logging("namesrv")
+    for warning in config.warnings([NamesrvConfig, NettyServerConfig]):
+        log.warning(warning)
+
+    async def start() -> None:
+        app_holder.append(NamesrvApp(config))
+        await app_holder[0].start()
+
+    async def stop() -> None:
+        if app_holder:
+            await app_holder[0].stop()
+
+    app_holder: list[NamesrvApp] = []
+
+    def booted() -> None:
+        log.info(BOOT_LINE)
+        click.echo(BOOT_LINE)
+
+    serve(start, stop, booted)

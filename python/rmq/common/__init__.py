@@ -1,0 +1,1 @@
+"""Vocabulary shared by every rmq process and client."""

@@ -1,0 +1,1 @@
+"""Configuration: ``.properties`` files and the typed settings of each rmq process."""

@@ -1,0 +1,128 @@
+"""Starting real rmq processes for tests: free loopback port, temp HOME, boot line, exact pid."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+BIN: Final = Path(sys.executable).parent
+BOOT_TIMEOUT: Final = 20.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_properties(path: Path, values: Mapping[str, str]) -> Path:
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
+    return path
+
+
+@dataclass
+class ServerProcess:
+    """A running server; ``output`` collects its stdout and stderr lines."""
+
+    proc: "subprocess.Popen[str]"
+    port: int
+    home: Path
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def addr(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.home / "logs" / "rocketmqlogs" / name
+        if not path.exists():
+            return f"(no {path})"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def env_for(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["HOME"] = str(home)
+    env.pop("NAMESRV_ADDR", None)
+    env.pop("RMQ_LOG_DIR", None)
+    return env
+
+
+def start_process(
+    command: list[str], home: Path, port: int, boot_marker: str, timeout: float = BOOT_TIMEOUT
+) -> ServerProcess:
+    """Start ``command`` and wait for ``boot_marker`` on stdout, or fail with its output."""
+    home.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env_for(home),
+    )
+    server = ServerProcess(proc, port, home)
+    booted = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            server.output.append(line.rstrip("\n"))
+            if boot_marker in line:
+                booted.set()
+        booted.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not booted.wait(timeout) or proc.poll() is not None and not any(
+        boot_marker in line for line in server.output
+    ):
+        server.stop(signal.SIGKILL)
+        raise RuntimeError(f"{command[0]} did not boot: {server.output[-20:]}")
+    return server
+
+
+def start_namesrv(
+    home: Path, extra: Mapping[str, str] | None = None, port: int | None = None
+) -> ServerProcess:
+    port = port or free_port()
+    config = write_properties(
+        home / "namesrv.properties",
+        {"listenPort": str(port), "bindAddress": "127.0.0.1", **(extra or {})},
+    )
+    return start_process(
+        [str(BIN / "rmq-namesrv"), "-c", str(config)],
+        home,
+        port,
+        "The Name Server boot success",
+    )
+
+
+@contextmanager
+def running_namesrv(
+    home: Path, extra: Mapping[str, str] | None = None, port: int | None = None
+) -> Iterator[ServerProcess]:
+    server = start_namesrv(home, extra, port)
+    try:
+        yield server
+    except BaseException:
+        sys.stderr.write(server.log_tail("namesrv.log") + "\n")
+        raise
+    finally:
+        server.stop()
