@@ -1,7 +1,7 @@
 //! rmq's storage engine.
 //!
 //! This crate will own the bytes on disk and the threads that move them (see
-//! ARCHITECTURE.md): CommitLog and ConsumeQueue segments, flush, dispatch, index
+//! `ARCHITECTURE.md`): `CommitLog` and `ConsumeQueue` segments, flush, dispatch, index
 //! hashing and recovery. The store itself lands with issue #4; until then the crate
 //! carries only the engine version, so the build, the wheel and the Python boundary
 //! are exercised end to end from the first commit.

@@ -41,7 +41,9 @@ def java_command(main_class: str, *args: str) -> list[str]:
     return ["java", *JVM_FLAGS, "-cp", classpath(), main_class, *args]
 
 
-def run_java(main_class: str, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+def run_java(
+    main_class: str, *args: str, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         java_command(main_class, *args),
         capture_output=True,

@@ -35,6 +35,7 @@ class ServerProcess:
     port: int
     home: Path
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     @property
     def addr(self) -> str:
@@ -48,6 +49,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if self.reader is not None:
+            self.reader.join(5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         return self.proc.returncode
 
     def log_tail(self, name: str, lines: int = 40) -> str:
@@ -89,9 +94,10 @@ def start_process(
                 booted.set()
         booted.set()
 
-    threading.Thread(target=pump, daemon=True).start()
-    if not booted.wait(timeout) or proc.poll() is not None and not any(
-        boot_marker in line for line in server.output
+    server.reader = threading.Thread(target=pump, daemon=True)
+    server.reader.start()
+    if not booted.wait(timeout) or (
+        proc.poll() is not None and not any(boot_marker in line for line in server.output)
     ):
         server.stop(signal.SIGKILL)
         raise RuntimeError(f"{command[0]} did not boot: {server.output[-20:]}")
@@ -102,6 +108,7 @@ def start_namesrv(
     home: Path, extra: Mapping[str, str] | None = None, port: int | None = None
 ) -> ServerProcess:
     port = port or free_port()
+    home.mkdir(parents=True, exist_ok=True)
     config = write_properties(
         home / "namesrv.properties",
         {"listenPort": str(port), "bindAddress": "127.0.0.1", **(extra or {})},

@@ -1,5 +1,6 @@
 """The frame codec: round trips, limits, and that no input raises anything but FrameError."""
 
+import contextlib
 import struct
 
 import pytest
@@ -35,20 +36,16 @@ def test_encode_then_decode_is_identity(cmd: RemotingCommand) -> None:
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_raise_only_frame_error(data: bytes) -> None:
     decoder = FrameDecoder(max_frame_length=4096)
-    try:
+    with contextlib.suppress(FrameError):
         decoder.feed(data)
-    except FrameError:
-        pass
 
 
 @settings(max_examples=300)
 @given(st.sampled_from([0, 1]), st.binary(max_size=120), st.binary(max_size=16))
 def test_arbitrary_headers_raise_only_frame_error(kind: int, header: bytes, body: bytes) -> None:
     frame = struct.pack(">ii", 4 + len(header) + len(body), (kind << 24) | len(header))
-    try:
+    with contextlib.suppress(FrameError):
         FrameDecoder().feed(frame + header + body)
-    except FrameError:
-        pass
 
 
 @pytest.mark.parametrize("length", [-1, 0, 3, 16 * 1024 * 1024 - 3])

@@ -67,7 +67,7 @@ def test_latin1_file_falls_back_and_bom_is_skipped(tmp_path: Path) -> None:
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(PropertiesError, match="nope.properties: cannot read"):
+    with pytest.raises(PropertiesError, match=r"nope\.properties: cannot read"):
         read_properties(tmp_path / "nope.properties")
 
 

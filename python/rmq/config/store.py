@@ -56,7 +56,7 @@ class MessageStoreConfig(JavaSettings):
     flush_commit_log_least_pages: int = Field(4, alias="flushCommitLogLeastPages")
     commit_commit_log_least_pages: int = Field(4, alias="commitCommitLogLeastPages")
     flush_least_pages_when_warm_maped_file: int = Field(
-        1024 / 4 * 16, alias="flushLeastPagesWhenWarmMapedFile"
+        1024 // 4 * 16, alias="flushLeastPagesWhenWarmMapedFile"
     )
     flush_consume_queue_least_pages: int = Field(2, alias="flushConsumeQueueLeastPages")
     flush_commit_log_thorough_interval: int = Field(
