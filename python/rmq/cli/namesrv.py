@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 @click.option("-n", "--namesrvAddr", "namesrv_addr", help="Name server address list (ignored)")
 def main(config_file: str | None, print_config: bool, namesrv_addr: str | None) -> None:
     """Start a RocketMQ-compatible NameServer."""
-    from rmq.cli.runner import read_config, serve
+    from rmq.cli.runner import read_config, serve_service
     from rmq.namesrv.app import BOOT_LINE, NAMESRV_PORT, NamesrvApp
 
     config = read_config(config_file, {}, {"listenPort": str(NAMESRV_PORT)})
@@ -39,18 +39,8 @@ def main(config_file: str | None, print_config: bool, namesrv_addr: str | None) 
     for warning in config.warnings([NamesrvConfig, NettyServerConfig]):
         log.warning(warning)
 
-    async def start() -> None:
-        app_holder.append(NamesrvApp(config))
-        await app_holder[0].start()
-
-    async def stop() -> None:
-        if app_holder:
-            await app_holder[0].stop()
-
-    app_holder: list[NamesrvApp] = []
-
     def booted() -> None:
         log.info(BOOT_LINE)
         click.echo(BOOT_LINE)
 
-    serve(start, stop, booted)
+    serve_service(lambda: NamesrvApp(config), booted)

@@ -5,6 +5,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import click
 
@@ -45,6 +46,27 @@ def serve(start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[Non
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def serve_service(make: Callable[[], Service], on_started: Callable[[], None]) -> None:
+    """Like :func:`serve` for a service built inside the loop (it may create futures)."""
+    holder: list[Service] = []
+
+    async def start() -> None:
+        holder.append(make())
+        await holder[0].start()
+
+    async def stop() -> None:
+        if holder:
+            await holder[0].stop()
+
+    serve(start, stop, on_started)
 
 
 def read_config(path: str | None, flags: dict[str, str], defaults: dict[str, str]) -> ConfigInput:

@@ -18,23 +18,14 @@ log = logging.getLogger(__name__)
               type=click.IntRange(1, 65535), help="NameServer listen port")  # fmt: skip
 def main(namesrv_port: int) -> None:
     """Start a single rmq node (NameServer; the broker arrives with issue #5)."""
-    from rmq.cli.runner import read_config, serve
+    from rmq.cli.runner import read_config, serve_service
     from rmq.namesrv.app import BOOT_LINE, NamesrvApp
 
     config = read_config(None, {}, {"listenPort": str(namesrv_port), "bindAddress": "127.0.0.1"})
     setup_logging("namesrv")
-    holder: list[NamesrvApp] = []
-
-    async def start() -> None:
-        holder.append(NamesrvApp(config))
-        await holder[0].start()
-
-    async def stop() -> None:
-        if holder:
-            await holder[0].stop()
 
     def booted() -> None:
         click.echo(BOOT_LINE)
         click.echo("rmq-standalone: no broker in this build yet (issue #5); NameServer only")
 
-    serve(start, stop, booted)
+    serve_service(lambda: NamesrvApp(config), booted)
