@@ -7,6 +7,7 @@ address. Either side may send requests on it (the broker calls clients back).
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Final, cast
 
@@ -40,6 +41,8 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._pending: dict[int, asyncio.Future[RemotingCommand]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Requests read but not yet started because max_in_flight are running.
+        self._backlog: deque[RemotingCommand] = deque()
         self._reading_paused = False
         self._writing_paused = False
         self._closed = asyncio.get_running_loop().create_future()
@@ -69,13 +72,21 @@ class Connection(asyncio.Protocol):
                 if future is not None and not future.done():
                     future.set_result(cmd)
             else:
-                self._handle_request(cmd)
+                self._backlog.append(cmd)
+        self._drain_backlog()
+
+    def _drain_backlog(self) -> None:
+        backlog = self._backlog
+        while backlog and len(self._tasks) < self._max_in_flight:
+            self._handle_request(backlog.popleft())
+        self._update_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._decoder.buffered:
             log.warning(
                 "connection closed mid-frame peer=%s buffered=%d", self.peer, self._decoder.buffered
             )
+        self._backlog.clear()
         pending, self._pending = self._pending, {}
         for future in pending.values():
             if not future.done():
@@ -113,7 +124,6 @@ class Connection(asyncio.Protocol):
         task = asyncio.ensure_future(self._finish(request, result))
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
-        self._update_reading()
 
     async def _finish(
         self, request: RemotingCommand, pending: Awaitable[RemotingCommand | None]
@@ -129,7 +139,7 @@ class Connection(asyncio.Protocol):
 
     def _task_done(self, task: "asyncio.Task[None]") -> None:
         self._tasks.discard(task)
-        self._update_reading()
+        self._drain_backlog()
 
     def _reply(self, request: RemotingCommand, response: RemotingCommand | None) -> None:
         if response is None or request.is_oneway:
@@ -140,7 +150,9 @@ class Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        busy = self._writing_paused or len(self._tasks) >= self._max_in_flight
+        busy = (
+            self._writing_paused or bool(self._backlog) or len(self._tasks) >= self._max_in_flight
+        )
         if busy and not self._reading_paused:
             self._reading_paused = True
             transport.pause_reading()
