@@ -84,21 +84,22 @@ def start_process(
         env=env_for(home),
     )
     server = ServerProcess(proc, port, home)
-    booted = threading.Event()
+    finished = threading.Event()  # set at the boot line, or when output ends without it
+    boot_seen = threading.Event()
 
     def pump() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             server.output.append(line.rstrip("\n"))
             if boot_marker in line:
-                booted.set()
-        booted.set()
+                boot_seen.set()
+                finished.set()
+        finished.set()
 
     server.reader = threading.Thread(target=pump, daemon=True)
     server.reader.start()
-    if not booted.wait(timeout) or (
-        proc.poll() is not None and not any(boot_marker in line for line in server.output)
-    ):
+    finished.wait(timeout)
+    if not boot_seen.is_set():
         server.stop(signal.SIGKILL)
         raise RuntimeError(f"{command[0]} did not boot: {server.output[-20:]}")
     return server

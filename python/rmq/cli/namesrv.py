@@ -25,22 +25,23 @@ def main(config_file: str | None, print_config: bool, namesrv_addr: str | None) 
     from rmq.namesrv.app import BOOT_LINE, NAMESRV_PORT, NamesrvApp
 
     config = read_config(config_file, {}, {"listenPort": str(NAMESRV_PORT)})
-    for warning in config.warnings([NamesrvConfig, NettyServerConfig]):
+    warnings = config.warnings([NamesrvConfig, NettyServerConfig])
+    for warning in warnings:
         click.echo(f"WARN {warning}", err=True)
     try:
-        app_models = [config.build(NamesrvConfig), config.build(NettyServerConfig)]
+        app = NamesrvApp(config)
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
     if print_config:
-        click.echo(print_settings(app_models))
+        click.echo(print_settings([app.namesrv, app.server_config]))
         sys.exit(0)
     setup_logging("namesrv")
-    for warning in config.warnings([NamesrvConfig, NettyServerConfig]):
+    for warning in warnings:
         log.warning(warning)
 
     def booted() -> None:
         log.info(BOOT_LINE)
         click.echo(BOOT_LINE)
 
-    serve_service(lambda: NamesrvApp(config), booted)
+    serve_service(lambda: app, booted)

@@ -152,7 +152,7 @@ class RouteTable:
 
     # liveness
 
-    def on_channel_destroy(self, channel: object, remote_addr: str | None = None) -> None:
+    def on_channel_destroy(self, channel: object) -> None:
         """A broker's connection closed: drop whatever was registered over it."""
         found = next(
             (addr for addr, live in self.broker_live_table.items() if live.channel is channel),
@@ -160,17 +160,20 @@ class RouteTable:
         )
         if found is None:
             return
-        self._remove_broker_addr(found, reason="channel closed")
+        self._remove_broker_addr(found, reason="channel closed", close_channel=False)
 
     def scan_not_active(self, expire_seconds: float) -> list[str]:
         """Drop brokers not heard from for ``expire_seconds``; return their addresses."""
         deadline = self._clock() - expire_seconds
         expired = [a for a, live in self.broker_live_table.items() if live.last_update < deadline]
         for addr in expired:
-            self._remove_broker_addr(addr, reason=f"not active for {expire_seconds:g}s")
+            # Java closes an expired broker's channel too: a half-dead peer must reconnect.
+            self._remove_broker_addr(
+                addr, reason=f"not active for {expire_seconds:g}s", close_channel=True
+            )
         return expired
 
-    def _remove_broker_addr(self, broker_addr: str, *, reason: str) -> None:
+    def _remove_broker_addr(self, broker_addr: str, *, reason: str, close_channel: bool) -> None:
         self._changed()
         log.warning("removing broker addr=%s reason=%s", broker_addr, reason)
         live = self.broker_live_table.pop(broker_addr, None)
@@ -191,9 +194,8 @@ class RouteTable:
                         break
                 self._remove_queue_data_of(name)
             break
-        channel = live.channel if live is not None else None
-        close = getattr(channel, "close", None)
-        if callable(close) and reason.startswith("not active"):
+        close = getattr(live.channel if live is not None else None, "close", None)
+        if close_channel and callable(close):
             close()
 
     # lookups
