@@ -1,14 +1,22 @@
-//! rmq's storage engine.
+//! rmq's storage engine: RocketMQ's CommitLog and ConsumeQueue layout, flush and recovery.
 //!
-//! This crate will own the bytes on disk and the threads that move them (see
-//! `ARCHITECTURE.md`): `CommitLog` and `ConsumeQueue` segments, flush, dispatch, index
-//! hashing and recovery. The store itself lands with issue #4; until then the crate
-//! carries only the engine version, so the build, the wheel and the Python boundary
-//! are exercised end to end from the first commit.
-//!
-//! Layout:
+//! Layout (see `ARCHITECTURE.md` and `STYLE.md`):
+//! - `codec/`: pure encode/decode of commitlog records, consume-queue units, properties.
+//! - `segment_queue`: segment files named by start offset (positioned I/O).
+//! - `commitlog`, `consume_queue`: the two logs; `store`: the engine that ties them
+//!   together (put lock, dispatch, flush thread, recovery, reads).
+//! - `notify`: progress counters and the wake-up fd; `lockfile`: one process per root.
 //! - `py/`: the only code that names pyo3 (behind the `python` feature).
 #![deny(unsafe_code)]
+
+pub mod codec;
+pub mod commitlog;
+pub mod consume_queue;
+pub mod error;
+pub mod lockfile;
+pub mod notify;
+pub mod segment_queue;
+pub mod store;
 
 /// Version of the engine, reported by the broker's runtime info.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,4 @@
+//! Pure encode/decode of the on-disk formats; no I/O here.
+pub mod cq;
+pub mod properties;
+pub mod record;

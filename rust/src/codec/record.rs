@@ -1,0 +1,398 @@
+//! CommitLog message records (Java: `CommitLog.MessageExtEncoder`, `checkMessageAndReturnSize`).
+//!
+//! ```text
+//! off  size  field                      off  size  field
+//!  0    4    TOTALSIZE                   48  8|20  BORNHOST (ip + port; v6 if sysflag 0x10)
+//!  4    4    MAGICCODE 0xDAA320A7         ..   8    STORETIMESTAMP
+//!  8    4    BODYCRC (crc32 & 0x7FFFFFFF) ..  8|20  STOREHOST (v6 if sysflag 0x20)
+//! 12    4    QUEUEID                      ..   4    RECONSUMETIMES
+//! 16    4    FLAG                         ..   8    PREPARED TRANSACTION OFFSET
+//! 20    8    QUEUEOFFSET                  ..  4+n   BODY
+//! 28    8    PHYSICALOFFSET               ..  1+t   TOPIC (signed 1-byte length)
+//! 36    4    SYSFLAG                      ..  2+p   PROPERTIES (signed 2-byte length)
+//! 40    8    BORNTIMESTAMP
+//! ```
+//! All big-endian. A segment ends with an 8-byte filler: TOTALSIZE = bytes left in the
+//! segment, MAGICCODE 0xCBD43194. Encoding and decoding are pure; callers own the locking.
+
+use crate::codec::properties;
+
+pub const MESSAGE_MAGIC: i32 = i32::from_be_bytes(0xDAA3_20A7_u32.to_be_bytes());
+pub const BLANK_MAGIC: i32 = i32::from_be_bytes(0xCBD4_3194_u32.to_be_bytes());
+pub const END_FILE_MIN_BLANK_LENGTH: usize = 8;
+pub const BORNHOST_V6_FLAG: i32 = 0x10;
+pub const STOREHOST_V6_FLAG: i32 = 0x20;
+pub const TRANSACTION_TYPE_MASK: i32 = 0xC;
+pub const TRANSACTION_PREPARED: i32 = 0x4;
+pub const TRANSACTION_ROLLBACK: i32 = 0xC;
+pub const MAX_TOPIC_LEN: usize = 127;
+pub const MAX_PROPERTIES_LEN: usize = 32767;
+
+pub const OFF_QUEUE_OFFSET: usize = 20;
+pub const OFF_PHYSICAL_OFFSET: usize = 28;
+pub const OFF_SYSFLAG: usize = 36;
+pub const OFF_BORN_HOST: usize = 48;
+
+/// What a producer's message becomes before the store assigns offsets and times.
+#[derive(Debug, Clone, Default)]
+pub struct MessageInput {
+    pub topic: String,
+    pub queue_id: i32,
+    pub flag: i32,
+    pub body: Vec<u8>,
+    pub properties: Vec<u8>,
+    pub sys_flag: i32,
+    pub born_timestamp: i64,
+    /// 8 bytes (IPv4 + port) or 20 (IPv6 + port); the matching sysflag bit is set from it.
+    pub born_host: Vec<u8>,
+    pub store_host: Vec<u8>,
+    pub reconsume_times: i32,
+    pub prepared_transaction_offset: i64,
+}
+
+/// Why a message cannot be stored; maps to Java's PutMessageStatus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    MessageIllegal,
+    PropertiesSizeExceeded,
+}
+
+fn host_len(sys_flag: i32, bit: i32) -> usize {
+    if sys_flag & bit == 0 {
+        8
+    } else {
+        20
+    }
+}
+
+/// Record length for the given field sizes (Java: `calMsgLength`).
+#[must_use]
+pub fn record_len(sys_flag: i32, body: usize, topic: usize, props: usize) -> usize {
+    4 + 4
+        + 4
+        + 4
+        + 4
+        + 8
+        + 8
+        + 4
+        + 8
+        + host_len(sys_flag, BORNHOST_V6_FLAG)
+        + 8
+        + host_len(sys_flag, STOREHOST_V6_FLAG)
+        + 4
+        + 8
+        + 4
+        + body
+        + 1
+        + topic
+        + 2
+        + props
+}
+
+/// A record encoded but for the fields assigned under the put lock.
+#[derive(Debug, Clone)]
+pub struct PreEncoded {
+    pub bytes: Vec<u8>,
+    pub store_timestamp_at: usize,
+    pub tags_code: i64,
+    pub topic: String,
+    pub queue_id: i32,
+    pub sys_flag: i32,
+}
+
+fn normalized_sys_flag(input: &MessageInput) -> i32 {
+    let mut flag = input.sys_flag & !(BORNHOST_V6_FLAG | STOREHOST_V6_FLAG);
+    if input.born_host.len() == 20 {
+        flag |= BORNHOST_V6_FLAG;
+    }
+    if input.store_host.len() == 20 {
+        flag |= STOREHOST_V6_FLAG;
+    }
+    flag
+}
+
+/// Encode `input` with zeros where the queue offset, physical offset and store timestamp go.
+///
+/// # Errors
+/// A refusal when the message breaks a size rule; nothing is written then.
+pub fn pre_encode(input: &MessageInput, max_body: usize) -> Result<PreEncoded, Refusal> {
+    let topic = input.topic.as_bytes();
+    if topic.is_empty() || topic.len() > MAX_TOPIC_LEN || input.body.len() > max_body {
+        return Err(Refusal::MessageIllegal);
+    }
+    if input.properties.len() > MAX_PROPERTIES_LEN {
+        return Err(Refusal::PropertiesSizeExceeded);
+    }
+    if !matches!(input.born_host.len(), 8 | 20) || !matches!(input.store_host.len(), 8 | 20) {
+        return Err(Refusal::MessageIllegal);
+    }
+    let sys_flag = normalized_sys_flag(input);
+    let len = record_len(
+        sys_flag,
+        input.body.len(),
+        topic.len(),
+        input.properties.len(),
+    );
+    let mut out = Vec::with_capacity(len);
+    let total = i32::try_from(len).map_err(|_| Refusal::MessageIllegal)?;
+    let body_len = i32::try_from(input.body.len()).map_err(|_| Refusal::MessageIllegal)?;
+    out.extend_from_slice(&total.to_be_bytes());
+    out.extend_from_slice(&MESSAGE_MAGIC.to_be_bytes());
+    let crc = crc32fast::hash(&input.body) & 0x7FFF_FFFF;
+    out.extend_from_slice(&crc.to_be_bytes());
+    out.extend_from_slice(&input.queue_id.to_be_bytes());
+    out.extend_from_slice(&input.flag.to_be_bytes());
+    out.extend_from_slice(&0i64.to_be_bytes()); // queue offset, assigned under the lock
+    out.extend_from_slice(&0i64.to_be_bytes()); // physical offset, assigned under the lock
+    out.extend_from_slice(&sys_flag.to_be_bytes());
+    out.extend_from_slice(&input.born_timestamp.to_be_bytes());
+    out.extend_from_slice(&input.born_host);
+    let store_timestamp_at = out.len();
+    out.extend_from_slice(&0i64.to_be_bytes()); // store timestamp, assigned under the lock
+    out.extend_from_slice(&input.store_host);
+    out.extend_from_slice(&input.reconsume_times.to_be_bytes());
+    out.extend_from_slice(&input.prepared_transaction_offset.to_be_bytes());
+    out.extend_from_slice(&body_len.to_be_bytes());
+    out.extend_from_slice(&input.body);
+    // Both lengths were checked above, so the narrowing casts cannot truncate.
+    out.push(u8::try_from(topic.len()).map_err(|_| Refusal::MessageIllegal)?);
+    out.extend_from_slice(topic);
+    let props_len = u16::try_from(input.properties.len()).map_err(|_| Refusal::MessageIllegal)?;
+    out.extend_from_slice(&props_len.to_be_bytes());
+    out.extend_from_slice(&input.properties);
+    debug_assert_eq!(out.len(), len);
+    let tags_code = properties::find(&input.properties, b"TAGS").map_or(0, properties::tags_code);
+    Ok(PreEncoded {
+        bytes: out,
+        store_timestamp_at,
+        tags_code,
+        topic: input.topic.clone(),
+        queue_id: input.queue_id,
+        sys_flag,
+    })
+}
+
+/// Fill in the fields assigned under the put lock.
+pub fn stamp(record: &mut [u8], at: usize, queue_offset: i64, phy_offset: i64, store_ts: i64) {
+    record[OFF_QUEUE_OFFSET..OFF_QUEUE_OFFSET + 8].copy_from_slice(&queue_offset.to_be_bytes());
+    record[OFF_PHYSICAL_OFFSET..OFF_PHYSICAL_OFFSET + 8].copy_from_slice(&phy_offset.to_be_bytes());
+    record[at..at + 8].copy_from_slice(&store_ts.to_be_bytes());
+}
+
+/// The end-of-segment filler.
+#[must_use]
+pub fn blank(bytes_left: usize) -> [u8; END_FILE_MIN_BLANK_LENGTH] {
+    let mut out = [0u8; END_FILE_MIN_BLANK_LENGTH];
+    out[..4].copy_from_slice(&i32::try_from(bytes_left).unwrap_or(i32::MAX).to_be_bytes());
+    out[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+    out
+}
+
+/// What dispatch and recovery need from one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordInfo {
+    pub size: usize,
+    pub topic: String,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    pub phy_offset: i64,
+    pub sys_flag: i32,
+    pub store_timestamp: i64,
+    pub tags_code: i64,
+    pub keys: Option<String>,
+    pub uniq_key: Option<String>,
+}
+
+/// Only NOT and COMMIT messages get a queue offset and a consume-queue entry.
+#[must_use]
+pub fn goes_to_queue(sys_flag: i32) -> bool {
+    let t = sys_flag & TRANSACTION_TYPE_MASK;
+    t != TRANSACTION_PREPARED && t != TRANSACTION_ROLLBACK
+}
+
+/// The outcome of looking at the bytes at some position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    Record(RecordInfo),
+    /// End-of-segment filler: continue at the next segment.
+    Blank,
+    /// Not a valid record (zeros after the last record, a torn write, bad CRC).
+    Invalid(&'static str),
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let out = self.data.get(self.pos..self.pos + n)?;
+        self.pos += n;
+        Some(out)
+    }
+    fn i32(&mut self) -> Option<i32> {
+        Some(i32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
+/// Validate the record at the start of `data` (Java: `checkMessageAndReturnSize`).
+#[must_use]
+pub fn check(data: &[u8], check_crc: bool) -> Check {
+    let mut r = Reader { data, pos: 0 };
+    let (Some(total), Some(magic)) = (r.i32(), r.i32()) else {
+        return Check::Invalid("truncated header");
+    };
+    if magic == BLANK_MAGIC {
+        return Check::Blank;
+    }
+    if magic != MESSAGE_MAGIC {
+        return Check::Invalid("bad magic code");
+    }
+    let Ok(total) = usize::try_from(total) else {
+        return Check::Invalid("negative size");
+    };
+    if total > data.len() {
+        return Check::Invalid("record runs past the written data");
+    }
+    let mut parse = || -> Option<(RecordInfo, u32, std::ops::Range<usize>)> {
+        let body_crc = u32::try_from(r.i32()?).ok()?;
+        let queue_id = r.i32()?;
+        let _flag = r.i32()?;
+        let queue_offset = r.i64()?;
+        let phy_offset = r.i64()?;
+        let sys_flag = r.i32()?;
+        let _born_ts = r.i64()?;
+        r.take(host_len(sys_flag, BORNHOST_V6_FLAG))?;
+        let store_timestamp = r.i64()?;
+        r.take(host_len(sys_flag, STOREHOST_V6_FLAG))?;
+        let _reconsume = r.i32()?;
+        let _prepared = r.i64()?;
+        let body_len = usize::try_from(r.i32()?).ok()?;
+        let body_at = r.pos;
+        r.take(body_len)?;
+        let topic_len = usize::from(r.take(1)?[0]);
+        let topic = String::from_utf8_lossy(r.take(topic_len)?).into_owned();
+        let props_len = usize::try_from(i16::from_be_bytes(r.take(2)?.try_into().ok()?)).ok()?;
+        let props = r.take(props_len)?;
+        let calc = record_len(sys_flag, body_len, topic_len, props_len);
+        if calc != total {
+            return None;
+        }
+        let tags_code = properties::find(props, b"TAGS").map_or(0, properties::tags_code);
+        let text = |name: &[u8]| {
+            properties::find(props, name).map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        let info = RecordInfo {
+            size: total,
+            topic,
+            queue_id,
+            queue_offset,
+            phy_offset,
+            sys_flag,
+            store_timestamp,
+            tags_code,
+            keys: text(b"KEYS"),
+            uniq_key: text(b"UNIQ_KEY"),
+        };
+        Some((info, body_crc, body_at..body_at + body_len))
+    };
+    let Some((info, body_crc, body)) = parse() else {
+        return Check::Invalid("field lengths do not add up to the record size");
+    };
+    if check_crc && crc32fast::hash(&data[body]) & 0x7FFF_FFFF != body_crc {
+        return Check::Invalid("body CRC mismatch");
+    }
+    Check::Record(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample(topic: &str, body: &[u8], props: &[u8]) -> MessageInput {
+        MessageInput {
+            topic: topic.to_string(),
+            queue_id: 3,
+            flag: 7,
+            body: body.to_vec(),
+            properties: props.to_vec(),
+            sys_flag: 0,
+            born_timestamp: 1_700_000_000_000,
+            born_host: vec![127, 0, 0, 1, 0, 0, 0x30, 0x39],
+            store_host: vec![10, 0, 0, 1, 0, 0, 0x2A, 0x9F],
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+        }
+    }
+
+    #[test]
+    fn encode_then_check_round_trips() {
+        let input = sample("TopicTest", b"hello", b"TAGS\x01TagA\x02KEYS\x01k1");
+        let mut pre = pre_encode(&input, 1024).unwrap();
+        assert_eq!(pre.bytes.len(), 91 + 5 + 9 + 17);
+        stamp(
+            &mut pre.bytes,
+            pre.store_timestamp_at,
+            5,
+            4096,
+            1_700_000_000_123,
+        );
+        let Check::Record(info) = check(&pre.bytes, true) else {
+            panic!("not a record")
+        };
+        assert_eq!(info.topic, "TopicTest");
+        assert_eq!(
+            (info.queue_id, info.queue_offset, info.phy_offset),
+            (3, 5, 4096)
+        );
+        assert_eq!(info.store_timestamp, 1_700_000_000_123);
+        assert_eq!(info.tags_code, 2_598_919);
+        assert_eq!(info.keys.as_deref(), Some("k1"));
+    }
+
+    #[test]
+    fn crc_mismatch_and_truncation_are_invalid() {
+        let mut pre = pre_encode(&sample("T", b"body!", b""), 1024).unwrap();
+        let n = pre.bytes.len();
+        assert!(matches!(
+            check(&pre.bytes[..n - 1], false),
+            Check::Invalid(_)
+        ));
+        pre.bytes[n - 6] ^= 0xFF; // inside the body (topic "T" and empty props follow)
+        assert_eq!(check(&pre.bytes, true), Check::Invalid("body CRC mismatch"));
+        assert!(matches!(check(&pre.bytes, false), Check::Record(_)));
+        assert_eq!(check(&[0u8; 64], false), Check::Invalid("bad magic code"));
+        assert_eq!(check(&blank(100), false), Check::Blank);
+    }
+
+    #[test]
+    fn ipv6_hosts_set_sysflag_bits() {
+        let mut input = sample("T", b"x", b"");
+        input.born_host = vec![0; 20];
+        let pre = pre_encode(&input, 1024).unwrap();
+        assert_eq!(pre.sys_flag & BORNHOST_V6_FLAG, BORNHOST_V6_FLAG);
+        assert_eq!(pre.bytes.len(), 91 + 1 + 1 + 12);
+        assert!(matches!(check(&pre.bytes, true), Check::Record(_)));
+    }
+
+    #[test]
+    fn size_rules_refuse() {
+        assert_eq!(
+            pre_encode(&sample("T", &[0; 11], b""), 10).unwrap_err(),
+            Refusal::MessageIllegal
+        );
+        assert_eq!(
+            pre_encode(&sample(&"t".repeat(128), b"", b""), 10).unwrap_err(),
+            Refusal::MessageIllegal
+        );
+        let props = vec![b'a'; 32768];
+        assert_eq!(
+            pre_encode(&sample("T", b"", &props), 10).unwrap_err(),
+            Refusal::PropertiesSizeExceeded
+        );
+    }
+}

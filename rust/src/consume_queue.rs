@@ -1,0 +1,241 @@
+//! One consume queue: `consumequeue/TOPIC/QUEUEID/`, 20-byte units (Java: `ConsumeQueue`).
+//!
+//! Logical offset `i` (the queue offset) lives at byte `i * 20` of the queue's segment chain.
+//! Only the dispatcher writes; readers take units by logical offset.
+use std::path::Path;
+
+use crate::codec::cq::{CqUnit, UNIT_SIZE};
+use crate::error::Result;
+use crate::segment_queue::SegmentQueue;
+
+const UNIT: u64 = UNIT_SIZE as u64;
+/// Java's filler for the part of a first segment before a queue's first real entry.
+const FILLER: CqUnit = CqUnit {
+    phy_offset: 0,
+    size: i32::MAX,
+    tags_code: 0,
+};
+
+#[derive(Debug)]
+pub struct ConsumeQueue {
+    segments: SegmentQueue,
+    /// First logical offset that holds a real entry.
+    min_offset: u64,
+    /// Largest `phy_offset + size` of any entry: dispatch skips records at or below it.
+    max_phy_end: u64,
+}
+
+/// The segment size for `configured` bytes, rounded up to whole units as Java does.
+#[must_use]
+pub fn segment_bytes(configured: u64) -> u64 {
+    configured.div_ceil(UNIT).max(1) * UNIT
+}
+
+impl ConsumeQueue {
+    /// Open (or create) the queue in `dir` and recover its written part: units are read
+    /// from the third-last segment on until the first one that is not a written entry.
+    ///
+    /// # Errors
+    /// I/O failures, wrong-size segments.
+    pub fn open(dir: &Path, segment_size: u64) -> Result<ConsumeQueue> {
+        let mut segments = SegmentQueue::load(dir, segment_bytes(segment_size))?;
+        let mut min_offset = segments.min_offset() / UNIT;
+        let mut max_phy_end = 0;
+        let mut end = segments.min_offset();
+        let scan_from = segments.segments().len().saturating_sub(3);
+        let starts: Vec<u64> = segments.segments()[scan_from..]
+            .iter()
+            .map(|s| s.start)
+            .collect();
+        'scan: for start in starts {
+            let data =
+                segments.read_raw(start, usize::try_from(segments.segment_size()).unwrap_or(0))?;
+            for (i, chunk) in data.chunks_exact(UNIT_SIZE).enumerate() {
+                let Some(unit) = CqUnit::decode(chunk) else {
+                    break 'scan;
+                };
+                if !unit.is_valid() {
+                    end = start + i as u64 * UNIT;
+                    break 'scan;
+                }
+                if unit != FILLER {
+                    let phy_end = u64::try_from(unit.phy_offset).unwrap_or(0)
+                        + u64::try_from(unit.size).unwrap_or(0);
+                    max_phy_end = max_phy_end.max(phy_end);
+                }
+                end = start + (i as u64 + 1) * UNIT;
+            }
+        }
+        if !segments.is_empty() {
+            segments.truncate(end)?;
+        }
+        // Fillers at the head of the first segment are not entries.
+        if let Some(first) = segments.segments().first().map(|s| s.start) {
+            let head = segments.read(first, usize::try_from(end - first).unwrap_or(0))?;
+            let fillers = head
+                .chunks_exact(UNIT_SIZE)
+                .take_while(|c| CqUnit::decode(c) == Some(FILLER))
+                .count() as u64;
+            min_offset = first / UNIT + fillers;
+        }
+        Ok(ConsumeQueue {
+            segments,
+            min_offset,
+            max_phy_end,
+        })
+    }
+
+    /// Next queue offset to be written (Java: `getMaxOffsetInQueue`).
+    #[must_use]
+    pub fn max_offset(&self) -> u64 {
+        self.segments.write_pos() / UNIT
+    }
+
+    #[must_use]
+    pub fn min_offset(&self) -> u64 {
+        self.min_offset.min(self.max_offset())
+    }
+
+    #[must_use]
+    pub fn max_phy_end(&self) -> u64 {
+        self.max_phy_end
+    }
+
+    /// Append the entry for queue offset `queue_offset`. Duplicates (re-dispatch after a
+    /// crash) are skipped; returns whether the entry was written.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn put(&mut self, queue_offset: u64, unit: CqUnit) -> Result<bool> {
+        let phy_end =
+            u64::try_from(unit.phy_offset).unwrap_or(0) + u64::try_from(unit.size).unwrap_or(0);
+        if phy_end <= self.max_phy_end {
+            return Ok(false);
+        }
+        let current = self.max_offset();
+        if queue_offset < current {
+            return Ok(false);
+        }
+        if queue_offset > current && self.segments.is_empty() {
+            // A queue that starts past 0: fill its first segment up to the entry, as Java does.
+            let seg_units = self.segments.segment_size() / UNIT;
+            let first = queue_offset - queue_offset % seg_units;
+            self.segments.reset(first * UNIT)?;
+            for _ in first..queue_offset {
+                self.segments
+                    .append(self.segments.write_pos(), &FILLER.encode())?;
+            }
+            self.min_offset = queue_offset;
+        }
+        self.segments
+            .append(self.segments.write_pos(), &unit.encode())?;
+        self.max_phy_end = phy_end;
+        Ok(true)
+    }
+
+    /// Up to `max` units from `offset`.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn units(&self, offset: u64, max: usize) -> Result<Vec<CqUnit>> {
+        let mut out = Vec::new();
+        let mut pos = offset * UNIT;
+        while out.len() < max && pos < self.segments.write_pos() {
+            let want = (max - out.len()) * UNIT_SIZE;
+            let data = self.segments.read(pos, want)?;
+            if data.is_empty() {
+                break;
+            }
+            out.extend(data.chunks_exact(UNIT_SIZE).filter_map(CqUnit::decode));
+            pos += data.len() as u64;
+        }
+        Ok(out)
+    }
+
+    /// Drop entries that point at or past `phy_end` (after the commitlog was truncated).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn truncate_to_phy(&mut self, phy_end: u64) -> Result<()> {
+        if self.max_phy_end <= phy_end {
+            return Ok(());
+        }
+        let mut keep = self.max_offset();
+        let mut max_end = 0;
+        while keep > self.min_offset() {
+            let unit = self.units(keep - 1, 1)?;
+            let Some(unit) = unit.first() else { break };
+            let end =
+                u64::try_from(unit.phy_offset).unwrap_or(0) + u64::try_from(unit.size).unwrap_or(0);
+            if end <= phy_end {
+                max_end = end;
+                break;
+            }
+            keep -= 1;
+        }
+        self.segments.truncate(keep * UNIT)?;
+        self.max_phy_end = max_end;
+        Ok(())
+    }
+
+    /// Handles for the flush thread.
+    #[must_use]
+    pub fn segments(&self) -> &SegmentQueue {
+        &self.segments
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(phy: i64) -> CqUnit {
+        CqUnit {
+            phy_offset: phy,
+            size: 100,
+            tags_code: 1,
+        }
+    }
+
+    #[test]
+    fn put_read_recover_and_skip_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cq = ConsumeQueue::open(dir.path(), 60).unwrap();
+        for i in 0..7 {
+            assert!(cq.put(i, unit(i64::try_from(i).unwrap() * 100)).unwrap());
+        }
+        assert!(!cq.put(3, unit(300)).unwrap());
+        assert_eq!(cq.max_offset(), 7);
+        assert_eq!(cq.units(5, 10).unwrap().len(), 2);
+        drop(cq);
+        let cq = ConsumeQueue::open(dir.path(), 60).unwrap();
+        assert_eq!(
+            (cq.min_offset(), cq.max_offset(), cq.max_phy_end()),
+            (0, 7, 700)
+        );
+        assert_eq!(cq.units(2, 1).unwrap()[0], unit(200));
+    }
+
+    #[test]
+    fn queue_starting_past_zero_gets_fillers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cq = ConsumeQueue::open(dir.path(), 60).unwrap();
+        cq.put(4, unit(0)).unwrap();
+        assert_eq!((cq.min_offset(), cq.max_offset()), (4, 5));
+        drop(cq);
+        let cq = ConsumeQueue::open(dir.path(), 60).unwrap();
+        assert_eq!((cq.min_offset(), cq.max_offset()), (4, 5));
+    }
+
+    #[test]
+    fn truncate_to_phy_drops_entries_past_the_commitlog_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cq = ConsumeQueue::open(dir.path(), 60).unwrap();
+        for i in 0..5 {
+            cq.put(i, unit(i64::try_from(i).unwrap() * 100)).unwrap();
+        }
+        cq.truncate_to_phy(350).unwrap();
+        assert_eq!((cq.max_offset(), cq.max_phy_end()), (3, 300));
+        assert!(cq.put(3, unit(300)).unwrap());
+    }
+}

@@ -1,0 +1,633 @@
+//! The engine: CommitLog, consume queues, dispatch, flush thread, recovery and reads.
+//!
+//! One mutex (the put lock) guards the CommitLog and the consume queues; appends and the
+//! dispatch that follows them run under it. The flush thread takes it only to copy the
+//! handles of dirty segments, then fsyncs without it.
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::codec::cq::CqUnit;
+use crate::codec::record::{self, Check, MessageInput, RecordInfo, Refusal};
+use crate::commitlog::CommitLog;
+use crate::consume_queue::ConsumeQueue;
+use crate::error::{Result, StoreError};
+use crate::lockfile::LockFile;
+use crate::notify::Progress;
+use crate::segment_queue::sync_files;
+
+const OS_PAGE: u64 = 4096;
+/// How much commitlog one dispatch step reads.
+const DISPATCH_CHUNK: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub root: PathBuf,
+    pub commitlog_dir: Option<PathBuf>,
+    pub consume_queue_dir: Option<PathBuf>,
+    pub commitlog_segment_size: u64,
+    pub consume_queue_segment_size: u64,
+    pub max_message_size: usize,
+    pub sync_flush: bool,
+    pub flush_interval: Duration,
+    pub flush_least_pages: u64,
+    pub flush_thorough_interval: Duration,
+}
+
+impl StoreConfig {
+    #[must_use]
+    pub fn new(root: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig {
+            root: root.into(),
+            commitlog_dir: None,
+            consume_queue_dir: None,
+            commitlog_segment_size: 1024 * 1024 * 1024,
+            consume_queue_segment_size: 300_000 * 20,
+            max_message_size: 4 * 1024 * 1024,
+            sync_flush: false,
+            flush_interval: Duration::from_millis(500),
+            flush_least_pages: 4,
+            flush_thorough_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Java's PutMessageStatus values the engine itself produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PutStatus {
+    PutOk = 0,
+    ServiceNotAvailable = 4,
+    MessageIllegal = 6,
+    PropertiesSizeExceeded = 7,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutResult {
+    pub status: PutStatus,
+    pub phy_offset: u64,
+    pub queue_offset: u64,
+    pub size: u32,
+    pub store_timestamp: i64,
+}
+
+impl PutResult {
+    fn refused(status: PutStatus) -> PutResult {
+        PutResult {
+            status,
+            phy_offset: 0,
+            queue_offset: 0,
+            size: 0,
+            store_timestamp: 0,
+        }
+    }
+}
+
+/// Java's GetMessageStatus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum GetStatus {
+    Found = 0,
+    NoMatchedMessage = 1,
+    MessageWasRemoving = 2,
+    OffsetFoundNull = 3,
+    OffsetOverflowBadly = 4,
+    OffsetOverflowOne = 5,
+    OffsetTooSmall = 6,
+    NoMatchedLogicQueue = 7,
+    NoMessageInQueue = 8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetResult {
+    pub status: GetStatus,
+    pub next_begin_offset: u64,
+    pub min_offset: u64,
+    pub max_offset: u64,
+    /// The matched records back to back, as a pull response body carries them.
+    pub buffer: Vec<u8>,
+    pub count: u32,
+}
+
+#[derive(Debug)]
+struct Inner {
+    commitlog: CommitLog,
+    queues: HashMap<(String, i32), ConsumeQueue>,
+    cq_root: PathBuf,
+    cq_segment_size: u64,
+    dispatched: u64,
+    closed: bool,
+}
+
+#[derive(Debug, Default)]
+struct FlushSignal {
+    requested: bool,
+    stop: bool,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    config: StoreConfig,
+    inner: Arc<Mutex<Inner>>,
+    progress: Arc<Progress>,
+    signal: Arc<(Mutex<FlushSignal>, Condvar)>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+    _lock: LockFile,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
+    // A thread that panicked while holding the lock leaves the store in an unknown state.
+    m.lock().map_err(|_| StoreError::Poisoned)
+}
+
+impl Inner {
+    fn queue(&mut self, topic: &str, queue_id: i32) -> Result<&mut ConsumeQueue> {
+        let key = (topic.to_string(), queue_id);
+        if !self.queues.contains_key(&key) {
+            let dir = self.cq_root.join(topic).join(queue_id.to_string());
+            let cq = ConsumeQueue::open(&dir, self.cq_segment_size)?;
+            self.queues.insert(key.clone(), cq);
+        }
+        self.queues
+            .get_mut(&key)
+            .ok_or_else(|| StoreError::Config("consume queue vanished".into()))
+    }
+
+    fn dispatch_record(&mut self, info: &RecordInfo) -> Result<()> {
+        if !record::goes_to_queue(info.sys_flag) {
+            return Ok(());
+        }
+        let unit = CqUnit {
+            phy_offset: info.phy_offset,
+            size: i32::try_from(info.size).unwrap_or(i32::MAX),
+            tags_code: info.tags_code,
+        };
+        let queue_offset = u64::try_from(info.queue_offset).unwrap_or(0);
+        self.queue(&info.topic, info.queue_id)?
+            .put(queue_offset, unit)?;
+        Ok(())
+    }
+
+    /// Build consume-queue entries for everything written past `dispatched`.
+    fn dispatch(&mut self) -> Result<()> {
+        let seg_size = self.commitlog.segments.segment_size();
+        while self.dispatched < self.commitlog.segments.write_pos() {
+            let from = self.dispatched;
+            let scanned = self.commitlog.scan(from, DISPATCH_CHUNK)?;
+            if scanned.is_empty() {
+                break;
+            }
+            for (at, check) in scanned {
+                match check {
+                    Check::Record(info) => {
+                        self.dispatched = at + info.size as u64;
+                        self.dispatch_record(&info)?;
+                    }
+                    Check::Blank => self.dispatched = at - at % seg_size + seg_size,
+                    Check::Invalid(reason) => {
+                        return Err(StoreError::Corrupted {
+                            file: self.cq_root.clone(),
+                            offset: at,
+                            reason: format!("dispatch found an invalid record: {reason}"),
+                        })
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn rebuild_queue_offsets(&mut self) {
+        self.commitlog.queue_offsets = self
+            .queues
+            .iter()
+            .map(|(k, q)| (k.clone(), q.max_offset()))
+            .collect();
+    }
+}
+
+fn load_queues(cq_root: &Path, segment_size: u64) -> Result<HashMap<(String, i32), ConsumeQueue>> {
+    let mut queues = HashMap::new();
+    fs::create_dir_all(cq_root).map_err(|e| StoreError::io("create directory", cq_root, e))?;
+    for topic in fs::read_dir(cq_root).map_err(|e| StoreError::io("list", cq_root, e))? {
+        let topic = topic.map_err(|e| StoreError::io("list", cq_root, e))?;
+        let Ok(name) = topic.file_name().into_string() else {
+            continue;
+        };
+        if !topic.path().is_dir() {
+            continue;
+        }
+        for queue in
+            fs::read_dir(topic.path()).map_err(|e| StoreError::io("list", topic.path(), e))?
+        {
+            let queue = queue.map_err(|e| StoreError::io("list", topic.path(), e))?;
+            let Some(id) = queue
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<i32>().ok())
+            else {
+                continue; // Java ignores non-numeric queue directories too
+            };
+            queues.insert(
+                (name.clone(), id),
+                ConsumeQueue::open(&queue.path(), segment_size)?,
+            );
+        }
+    }
+    Ok(queues)
+}
+
+impl Store {
+    /// Open the store at `config.root`: take the lock, recover the commitlog and consume
+    /// queues (truncating a torn tail and re-dispatching what the queues lack), start the
+    /// flush thread and create the `abort` marker.
+    ///
+    /// # Errors
+    /// `Locked` when another process holds the root; I/O and corruption failures.
+    pub fn open(config: StoreConfig) -> Result<Store> {
+        fs::create_dir_all(&config.root)
+            .map_err(|e| StoreError::io("create directory", &config.root, e))?;
+        let lock = LockFile::acquire(&config.root.join("lock"))?;
+        let cl_dir = config
+            .commitlog_dir
+            .clone()
+            .unwrap_or_else(|| config.root.join("commitlog"));
+        let cq_root = config
+            .consume_queue_dir
+            .clone()
+            .unwrap_or_else(|| config.root.join("consumequeue"));
+        let mut commitlog = CommitLog::open(&cl_dir, config.commitlog_segment_size)?;
+        let mut queues = load_queues(&cq_root, config.consume_queue_segment_size)?;
+        let covered = queues
+            .values()
+            .map(ConsumeQueue::max_phy_end)
+            .max()
+            .unwrap_or(0);
+        let (end, _) = commitlog.recover(covered)?;
+        for queue in queues.values_mut() {
+            queue.truncate_to_phy(end)?;
+        }
+        let covered = queues
+            .values()
+            .map(ConsumeQueue::max_phy_end)
+            .max()
+            .unwrap_or(0);
+        let mut inner = Inner {
+            dispatched: covered.max(commitlog.segments.min_offset()).min(end),
+            commitlog,
+            queues,
+            cq_root,
+            cq_segment_size: config.consume_queue_segment_size,
+            closed: false,
+        };
+        inner.dispatch()?;
+        inner.rebuild_queue_offsets();
+        let progress = Arc::new(Progress::new()?);
+        progress.written.store(end, Ordering::Release);
+        progress.flushed.store(end, Ordering::Release);
+        progress
+            .dispatched
+            .store(inner.dispatched, Ordering::Release);
+        let abort = config.root.join("abort");
+        fs::write(&abort, b"").map_err(|e| StoreError::io("create", &abort, e))?;
+        let store = Store {
+            inner: Arc::new(Mutex::new(inner)),
+            progress,
+            signal: Arc::new((Mutex::new(FlushSignal::default()), Condvar::new())),
+            flusher: Mutex::new(None),
+            _lock: lock,
+            config,
+        };
+        store.start_flusher()?;
+        Ok(store)
+    }
+
+    fn start_flusher(&self) -> Result<()> {
+        let inner = Arc::clone(&self.inner);
+        let progress = Arc::clone(&self.progress);
+        let signal = Arc::clone(&self.signal);
+        let config = self.config.clone();
+        let handle = std::thread::Builder::new()
+            .name("rmq-flush".into())
+            .spawn(move || flush_loop(&inner, &progress, &signal, &config))
+            .map_err(|e| StoreError::io("spawn flush thread", "rmq-flush", e))?;
+        *lock(&self.flusher)? = Some(handle);
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    #[must_use]
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Append `messages` (one call, one lock hold) and dispatch them to their queues.
+    ///
+    /// # Errors
+    /// `Poisoned`/`Closed`, I/O failures (which poison the store).
+    pub fn put(&self, messages: &[MessageInput]) -> Result<Vec<PutResult>> {
+        if self.progress.is_poisoned() {
+            return Err(StoreError::Poisoned);
+        }
+        let mut results = vec![PutResult::refused(PutStatus::PutOk); messages.len()];
+        let mut encoded = Vec::with_capacity(messages.len());
+        let mut slots = Vec::with_capacity(messages.len());
+        for (i, message) in messages.iter().enumerate() {
+            match record::pre_encode(message, self.config.max_message_size) {
+                Ok(pre) => {
+                    encoded.push(pre);
+                    slots.push(i);
+                }
+                Err(Refusal::MessageIllegal) => {
+                    results[i] = PutResult::refused(PutStatus::MessageIllegal);
+                }
+                Err(Refusal::PropertiesSizeExceeded) => {
+                    results[i] = PutResult::refused(PutStatus::PropertiesSizeExceeded);
+                }
+            }
+        }
+        if encoded.is_empty() {
+            return Ok(results);
+        }
+        let mut inner = lock(&self.inner)?;
+        if inner.closed {
+            return Err(StoreError::Closed);
+        }
+        let appended = inner.commitlog.append(encoded, now_ms()).inspect_err(|_| {
+            self.progress.poison();
+        })?;
+        for (slot, a) in slots.into_iter().zip(appended) {
+            results[slot] = PutResult {
+                status: PutStatus::PutOk,
+                phy_offset: a.phy_offset,
+                queue_offset: a.queue_offset,
+                size: a.size,
+                store_timestamp: a.store_timestamp,
+            };
+        }
+        let written = inner.commitlog.segments.write_pos();
+        inner.dispatch().inspect_err(|_| self.progress.poison())?;
+        let dispatched = inner.dispatched;
+        drop(inner);
+        self.progress.written.store(written, Ordering::Release);
+        self.progress.set_dispatched(dispatched);
+        if self.config.sync_flush {
+            self.request_flush();
+        }
+        Ok(results)
+    }
+
+    /// Ask the flush thread to flush now (group commit: one fsync covers every waiter).
+    pub fn request_flush(&self) {
+        let (state, cv) = &*self.signal;
+        if let Ok(mut s) = state.lock() {
+            s.requested = true;
+            cv.notify_one();
+        }
+    }
+
+    /// Up to `max_count` messages of a queue from `offset` whose tags code is in `tags`
+    /// (all when `None`), bounded by `max_bytes` (Java: `DefaultMessageStore.getMessage`).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn get(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: u64,
+        max_count: u32,
+        max_bytes: usize,
+        tags: Option<&HashSet<i64>>,
+    ) -> Result<GetResult> {
+        let inner = lock(&self.inner)?;
+        let mut result = GetResult {
+            status: GetStatus::NoMatchedLogicQueue,
+            next_begin_offset: 0,
+            min_offset: 0,
+            max_offset: 0,
+            buffer: Vec::new(),
+            count: 0,
+        };
+        let Some(queue) = inner.queues.get(&(topic.to_string(), queue_id)) else {
+            return Ok(result);
+        };
+        let (min, max) = (queue.min_offset(), queue.max_offset());
+        result.min_offset = min;
+        result.max_offset = max;
+        if max == 0 {
+            result.status = GetStatus::NoMessageInQueue;
+            return Ok(result);
+        }
+        if offset < min {
+            result.status = GetStatus::OffsetTooSmall;
+            result.next_begin_offset = min;
+            return Ok(result);
+        }
+        if offset == max {
+            result.status = GetStatus::OffsetOverflowOne;
+            result.next_begin_offset = offset;
+            return Ok(result);
+        }
+        if offset > max {
+            result.status = GetStatus::OffsetOverflowBadly;
+            result.next_begin_offset = if min == 0 { min } else { max };
+            return Ok(result);
+        }
+        // Java scans at most max(16000, 20 * maxMsgNums) units looking for matches.
+        let scan_limit = usize::try_from(max_count)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(20)
+            .max(16_000);
+        let units = queue.units(
+            offset,
+            scan_limit.min(usize::try_from(max - offset).unwrap_or(0)),
+        )?;
+        let mut next = offset;
+        for unit in units {
+            if result.count >= max_count {
+                break;
+            }
+            let size = usize::try_from(unit.size).unwrap_or(0);
+            if result.count > 0 && result.buffer.len() + size > max_bytes {
+                break;
+            }
+            next += 1;
+            if tags.is_some_and(|t| !t.contains(&unit.tags_code)) {
+                continue;
+            }
+            let phy = u64::try_from(unit.phy_offset).unwrap_or(0);
+            let bytes = inner.commitlog.segments.read(phy, size)?;
+            if bytes.len() != size {
+                result.status = GetStatus::MessageWasRemoving;
+                break;
+            }
+            result.buffer.extend_from_slice(&bytes);
+            result.count += 1;
+        }
+        result.next_begin_offset = next;
+        if result.status != GetStatus::MessageWasRemoving {
+            result.status = if result.count > 0 {
+                GetStatus::Found
+            } else {
+                GetStatus::NoMatchedMessage
+            };
+        }
+        Ok(result)
+    }
+
+    /// One record by physical offset (view by msgId).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn read_record(&self, phy_offset: u64) -> Result<Option<Vec<u8>>> {
+        let inner = lock(&self.inner)?;
+        let head = inner.commitlog.segments.read(phy_offset, 8)?;
+        let Some(size) = head
+            .get(..4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(i32::from_be_bytes)
+        else {
+            return Ok(None);
+        };
+        let Ok(size) = usize::try_from(size) else {
+            return Ok(None);
+        };
+        let bytes = inner.commitlog.segments.read(phy_offset, size)?;
+        Ok(matches!(record::check(&bytes, false), Check::Record(_)).then_some(bytes))
+    }
+
+    /// `(min, max)` queue offsets, or None for an unknown queue.
+    ///
+    /// # Errors
+    /// A poisoned lock.
+    pub fn queue_offsets(&self, topic: &str, queue_id: i32) -> Result<Option<(u64, u64)>> {
+        let inner = lock(&self.inner)?;
+        Ok(inner
+            .queues
+            .get(&(topic.to_string(), queue_id))
+            .map(|q| (q.min_offset(), q.max_offset())))
+    }
+
+    /// `(min, max)` commitlog offsets.
+    ///
+    /// # Errors
+    /// A poisoned lock.
+    pub fn commitlog_offsets(&self) -> Result<(u64, u64)> {
+        let inner = lock(&self.inner)?;
+        let segments = &inner.commitlog.segments;
+        Ok((segments.min_offset(), segments.write_pos()))
+    }
+
+    /// Flush everything, stop the flush thread, remove `abort` (a clean shutdown).
+    ///
+    /// # Errors
+    /// I/O failures of the final flush (then `abort` stays and the next start recovers).
+    pub fn close(&self) -> Result<()> {
+        {
+            let (state, cv) = &*self.signal;
+            let mut s = lock(state)?;
+            s.stop = true;
+            cv.notify_one();
+        }
+        if let Some(handle) = lock(&self.flusher)?.take() {
+            let _ = handle.join();
+        }
+        let mut inner = lock(&self.inner)?;
+        if inner.closed {
+            return Ok(());
+        }
+        inner.closed = true;
+        let end = inner.commitlog.segments.write_pos();
+        let mut files = inner.commitlog.segments.dirty_files(0, end);
+        for queue in inner.queues.values() {
+            files.extend(
+                queue
+                    .segments()
+                    .dirty_files(0, queue.segments().write_pos()),
+            );
+        }
+        sync_files(&files)?;
+        self.progress.set_flushed(end);
+        if !self.progress.is_poisoned() {
+            let abort = self.config.root.join("abort");
+            fs::remove_file(&abort).map_err(|e| StoreError::io("delete", &abort, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// The flush thread (Java: `FlushRealTimeService` / `GroupCommitService`).
+fn flush_loop(
+    inner: &Mutex<Inner>,
+    progress: &Progress,
+    signal: &(Mutex<FlushSignal>, Condvar),
+    config: &StoreConfig,
+) {
+    let (state, cv) = signal;
+    let mut last_thorough = Instant::now();
+    let wait = if config.sync_flush {
+        Duration::from_millis(10)
+    } else {
+        config.flush_interval
+    };
+    loop {
+        let stop = {
+            let Ok(guard) = state.lock() else {
+                return progress.poison();
+            };
+            let Ok((mut guard, _)) =
+                cv.wait_timeout_while(guard, wait, |s| !s.requested && !s.stop)
+            else {
+                return progress.poison();
+            };
+            guard.requested = false;
+            guard.stop
+        };
+        if stop {
+            return;
+        }
+        let flushed = progress.flushed.load(Ordering::Acquire);
+        let written = progress.written.load(Ordering::Acquire);
+        if written <= flushed {
+            continue;
+        }
+        let thorough = last_thorough.elapsed() >= config.flush_thorough_interval;
+        let enough = written / OS_PAGE - flushed / OS_PAGE >= config.flush_least_pages;
+        if !(config.sync_flush || thorough || enough) {
+            continue;
+        }
+        let files = match inner.lock() {
+            Ok(inner) => inner.commitlog.segments.dirty_files(flushed, written),
+            Err(_) => return progress.poison(),
+        };
+        // A failed fsync means the kernel may have dropped dirty pages: never retry it.
+        if sync_files(&files).is_err() {
+            return progress.poison();
+        }
+        if thorough {
+            last_thorough = Instant::now();
+        }
+        progress.set_flushed(written);
+    }
+}
