@@ -1,6 +1,64 @@
 # Hand-written stub of the Rust extension; checked with `python -m mypy.stubtest rmq._store`.
-from typing import Final
+from typing import Final, final
 
-__all__ = ["ENGINE_VERSION"]
+__all__ = [
+    "ENGINE_VERSION",
+    "GET_STATUS_NAMES",
+    "PUT_STATUS_NAMES",
+    "Store",
+    "StoreClosedError",
+    "StoreConfigError",
+    "StoreCorruptedError",
+    "StoreError",
+    "StoreLockedError",
+    "StorePoisonedError",
+]
 
 ENGINE_VERSION: Final[str]
+PUT_STATUS_NAMES: Final[list[str]]
+GET_STATUS_NAMES: Final[list[str]]
+
+class StoreError(Exception): ...
+class StoreLockedError(StoreError): ...
+class StoreCorruptedError(StoreError): ...
+class StorePoisonedError(StoreError): ...
+class StoreClosedError(StoreError): ...
+class StoreConfigError(StoreError): ...
+
+@final
+class Store:
+    def __new__(
+        cls,
+        root: str,
+        *,
+        commitlog_dir: str | None = None,
+        consume_queue_dir: str | None = None,
+        commitlog_segment_size: int = 1073741824,
+        consume_queue_segment_size: int = 6000000,
+        max_message_size: int = 4194304,
+        sync_flush: bool = False,
+        flush_interval_ms: int = 500,
+        flush_least_pages: int = 4,
+        flush_thorough_interval_ms: int = 10000,
+    ) -> Store: ...
+    # messages: (topic, queue_id, flag, body, properties, sys_flag, born_timestamp,
+    #            born_host, store_host, reconsume_times, prepared_transaction_offset)
+    def put(
+        self, messages: list[tuple[str, int, int, bytes, bytes, int, int, bytes, bytes, int, int]]
+    ) -> list[tuple[int, int, int, int, int]]: ...
+    def get(
+        self,
+        topic: str,
+        queue_id: int,
+        offset: int,
+        max_count: int,
+        max_bytes: int,
+        tags: set[int] | None = None,
+    ) -> tuple[int, int, int, int, bytes, int]: ...
+    def read_record(self, phy_offset: int) -> bytes | None: ...
+    def queue_offsets(self, topic: str, queue_id: int) -> tuple[int, int] | None: ...
+    def commitlog_offsets(self) -> tuple[int, int]: ...
+    def progress(self) -> tuple[int, int, int, bool]: ...
+    def wakeup_fd(self) -> int: ...
+    def request_flush(self) -> None: ...
+    def close(self) -> None: ...

@@ -14,8 +14,8 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
-    #[error("store {path} is locked by another process (Lock failed, MQ already started)")]
-    Locked { path: PathBuf },
+    #[error("store lock {path} is held by {holder} (Lock failed, MQ already started)")]
+    Locked { path: PathBuf, holder: String },
     #[error("corrupted store file {file} at offset {offset}: {reason}")]
     Corrupted {
         file: PathBuf,

@@ -4,7 +4,7 @@
 //! refusal can name the process that holds the store.
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Result, StoreError};
 
@@ -27,13 +27,14 @@ impl LockFile {
         if file.try_lock().is_err() {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
-            let path = if holder.is_empty() {
-                path.to_path_buf()
-            } else {
-                PathBuf::from(format!("{} (locked by pid {holder})", path.display()))
+            let holder = match holder.trim() {
+                "" => "another process".to_string(),
+                pid => format!("pid {pid}"),
             };
-            return Err(StoreError::Locked { path });
+            return Err(StoreError::Locked {
+                path: path.to_path_buf(),
+                holder,
+            });
         }
         file.set_len(0)
             .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
@@ -56,7 +57,7 @@ mod tests {
         let err = LockFile::acquire(&path).unwrap_err();
         assert!(err
             .to_string()
-            .contains(&format!("locked by pid {}", std::process::id())));
+            .contains(&format!("held by pid {}", std::process::id())));
         drop(held);
         LockFile::acquire(&path).unwrap();
     }

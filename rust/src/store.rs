@@ -56,6 +56,33 @@ impl StoreConfig {
     }
 }
 
+/// Names of Java's PutMessageStatus in ordinal order; the Python enum must list the same.
+pub const PUT_STATUS_NAMES: [&str; 10] = [
+    "PUT_OK",
+    "FLUSH_DISK_TIMEOUT",
+    "FLUSH_SLAVE_TIMEOUT",
+    "SLAVE_NOT_AVAILABLE",
+    "SERVICE_NOT_AVAILABLE",
+    "CREATE_MAPEDFILE_FAILED",
+    "MESSAGE_ILLEGAL",
+    "PROPERTIES_SIZE_EXCEEDED",
+    "OS_PAGECACHE_BUSY",
+    "UNKNOWN_ERROR",
+];
+
+/// Names of Java's GetMessageStatus in ordinal order.
+pub const GET_STATUS_NAMES: [&str; 9] = [
+    "FOUND",
+    "NO_MATCHED_MESSAGE",
+    "MESSAGE_WAS_REMOVING",
+    "OFFSET_FOUND_NULL",
+    "OFFSET_OVERFLOW_BADLY",
+    "OFFSET_OVERFLOW_ONE",
+    "OFFSET_TOO_SMALL",
+    "NO_MATCHED_LOGIC_QUEUE",
+    "NO_MESSAGE_IN_QUEUE",
+];
+
 /// Java's PutMessageStatus values the engine itself produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -136,7 +163,8 @@ pub struct Store {
     progress: Arc<Progress>,
     signal: Arc<(Mutex<FlushSignal>, Condvar)>,
     flusher: Mutex<Option<JoinHandle<()>>>,
-    _lock: LockFile,
+    /// Released by `close`, so a closed store can be reopened while this object lives on.
+    lock_file: Mutex<Option<LockFile>>,
 }
 
 fn now_ms() -> i64 {
@@ -305,7 +333,7 @@ impl Store {
             progress,
             signal: Arc::new((Mutex::new(FlushSignal::default()), Condvar::new())),
             flusher: Mutex::new(None),
-            _lock: lock,
+            lock_file: Mutex::new(Some(lock)),
             config,
         };
         store.start_flusher()?;
@@ -567,6 +595,7 @@ impl Store {
             let abort = self.config.root.join("abort");
             fs::remove_file(&abort).map_err(|e| StoreError::io("delete", &abort, e))?;
         }
+        lock(&self.lock_file)?.take();
         Ok(())
     }
 }

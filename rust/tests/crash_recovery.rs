@@ -190,7 +190,7 @@ fn second_open_of_a_root_is_refused() {
     let root = tempfile::tempdir().unwrap();
     let _store = Store::open(config(root.path())).unwrap();
     let err = Store::open(config(root.path())).unwrap_err();
-    assert!(err.to_string().contains("locked by pid"), "{err}");
+    assert!(err.to_string().contains("held by pid"), "{err}");
 }
 
 #[test]

@@ -1,8 +1,15 @@
-//! The Python module `rmq._store`.
+//! The Python module `rmq._store`: the only code that names pyo3.
 use pyo3::prelude::*;
+
+mod errors;
+mod store;
 
 #[pymodule]
 fn _store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_VERSION", crate::ENGINE_VERSION)?;
+    m.add("PUT_STATUS_NAMES", crate::store::PUT_STATUS_NAMES.to_vec())?;
+    m.add("GET_STATUS_NAMES", crate::store::GET_STATUS_NAMES.to_vec())?;
+    m.add_class::<store::PyStore>()?;
+    errors::register(m)?;
     Ok(())
 }

@@ -1,0 +1,19 @@
+"""The engine's exceptions, re-exported; I/O failures arrive as OSError subclasses."""
+
+from rmq._store import (
+    StoreClosedError,
+    StoreConfigError,
+    StoreCorruptedError,
+    StoreError,
+    StoreLockedError,
+    StorePoisonedError,
+)
+
+__all__ = [
+    "StoreClosedError",
+    "StoreConfigError",
+    "StoreCorruptedError",
+    "StoreError",
+    "StoreLockedError",
+    "StorePoisonedError",
+]

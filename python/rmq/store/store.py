@@ -1,0 +1,130 @@
+"""The broker's view of the engine: typed results and awaitable durability."""
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from rmq._store import Store
+from rmq.config.store import FlushDiskType, MessageStoreConfig
+from rmq.store.progress import ProgressWatcher
+from rmq.store.results import GetResult, GetStatus, PutResult, PutStatus
+
+#: What the engine's put takes per message (see rmq/_store.pyi).
+RawMessage: TypeAlias = tuple[str, int, int, bytes, bytes, int, int, bytes, bytes, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInput:
+    """A message as the broker hands it to the store (fields of Java's MessageExtBrokerInner)."""
+
+    topic: str
+    queue_id: int
+    body: bytes
+    properties: bytes = b""
+    flag: int = 0
+    sys_flag: int = 0
+    born_timestamp: int = 0
+    born_host: bytes = bytes(8)
+    store_host: bytes = bytes(8)
+    reconsume_times: int = 0
+    prepared_transaction_offset: int = 0
+
+    def raw(self) -> RawMessage:
+        return (
+            self.topic,
+            self.queue_id,
+            self.flag,
+            self.body,
+            self.properties,
+            self.sys_flag,
+            self.born_timestamp,
+            self.born_host,
+            self.store_host,
+            self.reconsume_times,
+            self.prepared_transaction_offset,
+        )
+
+
+class MessageStore:
+    """Open with :meth:`open` inside a running loop; close with :meth:`close`."""
+
+    def __init__(self, engine: Store, *, sync_flush: bool, sync_flush_timeout: float) -> None:
+        self._engine = engine
+        self._sync_flush = sync_flush
+        self._flush_timeout = sync_flush_timeout
+        self.progress = ProgressWatcher(engine)
+
+    @classmethod
+    async def open(cls, config: MessageStoreConfig) -> "MessageStore":
+        # Recovery may read and rewrite whole segments: keep it off the event loop.
+        engine = await asyncio.to_thread(open_engine, config)
+        sync = config.flush_disk_type is FlushDiskType.SYNC_FLUSH
+        store = cls(engine, sync_flush=sync, sync_flush_timeout=config.sync_flush_timeout / 1000)
+        store.progress.start()
+        return store
+
+    async def put(self, messages: list[MessageInput], *, wait: bool = True) -> list[PutResult]:
+        """Append a batch; under SYNC_FLUSH (and ``wait``) return once it is on disk, or with
+        FLUSH_DISK_TIMEOUT after syncFlushTimeout (the message is stored either way)."""
+        raw = self._engine.put([m.raw() for m in messages])
+        results = [PutResult(PutStatus(s), p, q, n, t) for s, p, q, n, t in raw]
+        if self._sync_flush and wait:
+            ok = [r for r in results if r.status is PutStatus.PUT_OK]
+            if ok and not await self.progress.wait_flushed(
+                max(r.next_offset for r in ok), self._flush_timeout
+            ):
+                return [
+                    r.with_status(PutStatus.FLUSH_DISK_TIMEOUT)
+                    if r.status is PutStatus.PUT_OK
+                    else r
+                    for r in results
+                ]
+        return results
+
+    def get(
+        self,
+        topic: str,
+        queue_id: int,
+        offset: int,
+        max_count: int,
+        max_bytes: int = 256 * 1024,
+        tags: set[int] | None = None,
+    ) -> GetResult:
+        status, next_begin, lo, hi, buffer, count = self._engine.get(
+            topic, queue_id, offset, max_count, max_bytes, tags
+        )
+        return GetResult(GetStatus(status), next_begin, lo, hi, buffer, count)
+
+    def read_record(self, phy_offset: int) -> bytes | None:
+        return self._engine.read_record(phy_offset)
+
+    def queue_offsets(self, topic: str, queue_id: int) -> tuple[int, int] | None:
+        return self._engine.queue_offsets(topic, queue_id)
+
+    def commitlog_offsets(self) -> tuple[int, int]:
+        return self._engine.commitlog_offsets()
+
+    async def close(self) -> None:
+        self.progress.stop()
+        await asyncio.to_thread(self._engine.close)
+
+
+def open_engine(config: MessageStoreConfig) -> Store:
+    """Open (and recover) the engine for ``config``; blocks on the disk."""
+    return Store(
+        os.path.expanduser(config.store_path_root_dir),
+        commitlog_dir=_path(config.store_path_commit_log),
+        consume_queue_dir=_path(config.store_path_consume_queue),
+        commitlog_segment_size=config.mapped_file_size_commit_log,
+        consume_queue_segment_size=config.mapped_file_size_consume_queue,
+        max_message_size=config.max_message_size,
+        sync_flush=config.flush_disk_type is FlushDiskType.SYNC_FLUSH,
+        flush_interval_ms=config.flush_interval_commit_log,
+        flush_least_pages=config.flush_commit_log_least_pages,
+        flush_thorough_interval_ms=config.flush_commit_log_thorough_interval,
+    )
+
+
+def _path(value: str | None) -> str | None:
+    return None if value is None else os.path.expanduser(value)

@@ -1,0 +1,202 @@
+//! `rmq._store.Store`: whole units of work cross the boundary; inputs are copied out
+//! while attached, then the call detaches so disk work never holds the GIL.
+use std::collections::HashSet;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::codec::record::MessageInput;
+use crate::error::StoreError;
+use crate::py::errors::to_py;
+use crate::store::{Store, StoreConfig};
+
+/// (topic, queue_id, flag, body, properties, sys_flag, born_timestamp, born_host,
+///  store_host, reconsume_times, prepared_transaction_offset)
+type RawMessage = (
+    String,
+    i32,
+    i32,
+    Vec<u8>,
+    Vec<u8>,
+    i32,
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    i32,
+    i64,
+);
+/// (status, phy_offset, queue_offset, size, store_timestamp)
+type RawPut = (u8, u64, u64, u32, i64);
+/// (status, next_begin_offset, min_offset, max_offset, buffer, count)
+type RawGet = (u8, u64, u64, u64, Py<PyBytes>, u32);
+
+/// Detach from the interpreter for `work` and map its error.
+fn enter<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce() -> Result<T, StoreError> + Send,
+) -> PyResult<T> {
+    py.detach(work).map_err(to_py)
+}
+
+#[pyclass(name = "Store", module = "rmq._store", frozen)]
+pub struct PyStore {
+    engine: Arc<Store>,
+}
+
+#[pymethods]
+impl PyStore {
+    #[new]
+    #[pyo3(signature = (
+        root, *, commitlog_dir=None, consume_queue_dir=None,
+        commitlog_segment_size=1_073_741_824, consume_queue_segment_size=6_000_000,
+        max_message_size=4_194_304, sync_flush=false, flush_interval_ms=500,
+        flush_least_pages=4, flush_thorough_interval_ms=10_000,
+    ))]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors the store's settings one to one"
+    )]
+    fn new(
+        py: Python<'_>,
+        root: PathBuf,
+        commitlog_dir: Option<PathBuf>,
+        consume_queue_dir: Option<PathBuf>,
+        commitlog_segment_size: u64,
+        consume_queue_segment_size: u64,
+        max_message_size: usize,
+        sync_flush: bool,
+        flush_interval_ms: u64,
+        flush_least_pages: u64,
+        flush_thorough_interval_ms: u64,
+    ) -> PyResult<PyStore> {
+        let config = StoreConfig {
+            root,
+            commitlog_dir,
+            consume_queue_dir,
+            commitlog_segment_size,
+            consume_queue_segment_size,
+            max_message_size,
+            sync_flush,
+            flush_interval: Duration::from_millis(flush_interval_ms),
+            flush_least_pages,
+            flush_thorough_interval: Duration::from_millis(flush_thorough_interval_ms),
+        };
+        let engine = enter(py, move || Store::open(config))?;
+        Ok(PyStore {
+            engine: Arc::new(engine),
+        })
+    }
+
+    /// Append a batch; returns once the bytes are written (not yet flushed).
+    fn put(&self, py: Python<'_>, messages: Vec<RawMessage>) -> PyResult<Vec<RawPut>> {
+        let inputs: Vec<MessageInput> = messages
+            .into_iter()
+            .map(|m| MessageInput {
+                topic: m.0,
+                queue_id: m.1,
+                flag: m.2,
+                body: m.3,
+                properties: m.4,
+                sys_flag: m.5,
+                born_timestamp: m.6,
+                born_host: m.7,
+                store_host: m.8,
+                reconsume_times: m.9,
+                prepared_transaction_offset: m.10,
+            })
+            .collect();
+        let engine = Arc::clone(&self.engine);
+        let results = enter(py, move || engine.put(&inputs))?;
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                (
+                    r.status as u8,
+                    r.phy_offset,
+                    r.queue_offset,
+                    r.size,
+                    r.store_timestamp,
+                )
+            })
+            .collect())
+    }
+
+    #[pyo3(signature = (topic, queue_id, offset, max_count, max_bytes, tags=None))]
+    #[allow(clippy::too_many_arguments, reason = "a pull's parameters, one to one")]
+    fn get(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        queue_id: i32,
+        offset: u64,
+        max_count: u32,
+        max_bytes: usize,
+        tags: Option<HashSet<i64>>,
+    ) -> PyResult<RawGet> {
+        let engine = Arc::clone(&self.engine);
+        let r = enter(py, move || {
+            engine.get(
+                &topic,
+                queue_id,
+                offset,
+                max_count,
+                max_bytes,
+                tags.as_ref(),
+            )
+        })?;
+        let buffer = PyBytes::new(py, &r.buffer).unbind();
+        Ok((
+            r.status as u8,
+            r.next_begin_offset,
+            r.min_offset,
+            r.max_offset,
+            buffer,
+            r.count,
+        ))
+    }
+
+    fn read_record(&self, py: Python<'_>, phy_offset: u64) -> PyResult<Option<Py<PyBytes>>> {
+        let engine = Arc::clone(&self.engine);
+        let record = enter(py, move || engine.read_record(phy_offset))?;
+        Ok(record.map(|b| PyBytes::new(py, &b).unbind()))
+    }
+
+    fn queue_offsets(&self, topic: &str, queue_id: i32) -> PyResult<Option<(u64, u64)>> {
+        self.engine.queue_offsets(topic, queue_id).map_err(to_py)
+    }
+
+    fn commitlog_offsets(&self) -> PyResult<(u64, u64)> {
+        self.engine.commitlog_offsets().map_err(to_py)
+    }
+
+    /// (written, flushed, dispatched, poisoned)
+    fn progress(&self) -> (u64, u64, u64, bool) {
+        let p = self.engine.progress();
+        (
+            p.written.load(Ordering::Acquire),
+            p.flushed.load(Ordering::Acquire),
+            p.dispatched.load(Ordering::Acquire),
+            p.is_poisoned(),
+        )
+    }
+
+    /// A non-blocking fd that becomes readable when progress moves; drain it, then read
+    /// [`progress`](Self::progress).
+    fn wakeup_fd(&self) -> i32 {
+        self.engine.progress().reader.as_raw_fd()
+    }
+
+    fn request_flush(&self) {
+        self.engine.request_flush();
+    }
+
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let engine = Arc::clone(&self.engine);
+        enter(py, move || engine.close())
+    }
+}

@@ -1,0 +1,125 @@
+"""The store facade over the real Rust engine on temp dirs: typed results, refusals,
+durability through the wake-up fd, the lock."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from rmq import _store
+from rmq.config.loader import ConfigInput
+from rmq.config.store import MessageStoreConfig
+from rmq.store.errors import StoreLockedError
+from rmq.store.results import GetStatus, PutStatus
+from rmq.store.store import MessageInput, MessageStore
+
+
+def settings(root: Path, **extra: str) -> MessageStoreConfig:
+    values = {
+        "storePathRootDir": str(root),
+        "mappedFileSizeCommitLog": "65536",
+        "mappedFileSizeConsumeQueue": "6000",
+        **extra,
+    }
+    return ConfigInput(process_defaults=values).build(MessageStoreConfig)
+
+
+def message(body: bytes = b"hello", topic: str = "TopicTest", queue_id: int = 0) -> MessageInput:
+    return MessageInput(topic, queue_id, body, b"TAGS\x01TagA\x02KEYS\x01order-1")
+
+
+def test_status_enums_match_the_engine() -> None:
+    assert [s.name for s in PutStatus] == _store.PUT_STATUS_NAMES
+    assert [s.name for s in GetStatus] == _store.GET_STATUS_NAMES
+
+
+async def test_put_then_get_round_trip(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path))
+    try:
+        results = await store.put([message(b"a"), message(b"b"), message(b"c", queue_id=1)])
+        assert [r.status for r in results] == [PutStatus.PUT_OK] * 3
+        assert [r.queue_offset for r in results] == [0, 1, 0]
+        assert results[1].phy_offset == results[0].next_offset
+        got = store.get("TopicTest", 0, 0, 32)
+        assert (got.status, got.count, got.next_begin_offset) == (GetStatus.FOUND, 2, 2)
+        assert got.buffer.endswith(b"TAGS\x01TagA\x02KEYS\x01order-1")
+        record = store.read_record(results[2].phy_offset)
+        assert record is not None
+        assert b"c\tTopicTest" in record
+        assert store.queue_offsets("TopicTest", 0) == (0, 2)
+        assert store.get("TopicTest", 0, 2, 32).status is GetStatus.OFFSET_OVERFLOW_ONE
+        assert store.get("Nope", 0, 0, 32).status is GetStatus.NO_MATCHED_LOGIC_QUEUE
+    finally:
+        await store.close()
+
+
+async def test_oversize_and_bad_messages_are_refused_and_nothing_is_stored(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path, maxMessageSize="1024"))
+    try:
+        results = await store.put(
+            [
+                message(b"x" * 1025),
+                message(topic="t" * 128),
+                MessageInput("T", 0, b"", b"k\x01" + b"v" * 40000),
+            ]
+        )
+        assert [r.status for r in results] == [
+            PutStatus.MESSAGE_ILLEGAL,
+            PutStatus.MESSAGE_ILLEGAL,
+            PutStatus.PROPERTIES_SIZE_EXCEEDED,
+        ]
+        assert store.commitlog_offsets() == (0, 0)
+        ok = await store.put([message(b"x" * 1024)])
+        assert ok[0].status is PutStatus.PUT_OK
+    finally:
+        await store.close()
+
+
+async def test_sync_flush_put_returns_once_flushed(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path, flushDiskType="SYNC_FLUSH"))
+    try:
+        results = await asyncio.gather(*(store.put([message(bytes([i]) * 100)]) for i in range(64)))
+        assert all(r[0].status is PutStatus.PUT_OK for r in results)
+        end = max(r[0].next_offset for r in results)
+        written, flushed, dispatched, poisoned = store._engine.progress()
+        assert flushed >= end
+        assert (written, dispatched, poisoned) == (end, end, False)
+    finally:
+        await store.close()
+
+
+async def test_dispatch_wakes_listeners_through_the_fd(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path))
+    seen: asyncio.Queue[int] = asyncio.Queue()
+    store.progress.on_dispatched(seen.put_nowait)
+    try:
+        result = (await store.put([message()]))[0]
+        async with asyncio.timeout(5):
+            while (offset := await seen.get()) < result.next_offset:
+                pass
+        assert offset == result.next_offset
+    finally:
+        await store.close()
+
+
+async def test_second_open_of_a_root_names_the_holder(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path))
+    try:
+        with pytest.raises(StoreLockedError, match="held by pid"):
+            await MessageStore.open(settings(tmp_path))
+    finally:
+        await store.close()
+
+
+async def test_clean_close_then_reopen_keeps_offsets(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path))
+    await store.put([message(bytes([i])) for i in range(10)])
+    await store.close()
+    assert not (tmp_path / "abort").exists()
+    store = await MessageStore.open(settings(tmp_path))
+    try:
+        assert store.queue_offsets("TopicTest", 0) == (0, 10)
+        nxt = await store.put([message()])
+        assert nxt[0].queue_offset == 10
+    finally:
+        await store.close()
