@@ -107,7 +107,7 @@ impl CommitLog {
             let check = record::check(&data[pos..], false);
             let size = match &check {
                 Check::Record(info) => info.size,
-                Check::Blank | Check::Invalid(_) => {
+                Check::Blank | Check::Incomplete | Check::Invalid(_) => {
                     out.push((from + pos as u64, check));
                     break;
                 }
@@ -161,7 +161,7 @@ impl CommitLog {
                         }
                         break;
                     }
-                    Check::Invalid(_) => break 'segments,
+                    Check::Incomplete | Check::Invalid(_) => break 'segments,
                 }
             }
         }

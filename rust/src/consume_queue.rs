@@ -23,6 +23,8 @@ pub struct ConsumeQueue {
     min_offset: u64,
     /// Largest `phy_offset + size` of any entry: dispatch skips records at or below it.
     max_phy_end: u64,
+    /// Byte position up to which the flush thread has been handed the files.
+    flushed_pos: u64,
 }
 
 /// The segment size for `configured` bytes, rounded up to whole units as Java does.
@@ -78,10 +80,12 @@ impl ConsumeQueue {
                 .count() as u64;
             min_offset = first / UNIT + fillers;
         }
+        let flushed_pos = segments.write_pos();
         Ok(ConsumeQueue {
             segments,
             min_offset,
             max_phy_end,
+            flushed_pos,
         })
     }
 
@@ -182,6 +186,64 @@ impl ConsumeQueue {
     #[must_use]
     pub fn segments(&self) -> &SegmentQueue {
         &self.segments
+    }
+
+    /// Files written since the last call, for the flush thread to fsync.
+    pub fn take_dirty(&mut self) -> Vec<(std::sync::Arc<std::fs::File>, std::path::PathBuf)> {
+        let end = self.segments.write_pos();
+        if end <= self.flushed_pos {
+            self.flushed_pos = end;
+            return Vec::new();
+        }
+        let files = self.segments.dirty_files(self.flushed_pos, end);
+        self.flushed_pos = end;
+        files
+    }
+
+    /// The queue offset of the first entry whose store time (read through `store_time`)
+    /// is `timestamp`, or else the closer of its neighbours (Java: `getOffsetInQueueByTime`).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn offset_by_time(
+        &self,
+        timestamp: i64,
+        mut store_time: impl FnMut(&CqUnit) -> Result<Option<i64>>,
+    ) -> Result<u64> {
+        let (mut lo, mut hi) = (self.min_offset(), self.max_offset());
+        if lo >= hi {
+            return Ok(hi);
+        }
+        let time_at = |offset: u64,
+                       f: &mut dyn FnMut(&CqUnit) -> Result<Option<i64>>|
+         -> Result<Option<i64>> {
+            match self.units(offset, 1)?.first() {
+                Some(unit) => f(unit),
+                None => Ok(None),
+            }
+        };
+        let (first, last) = (lo, hi - 1);
+        // Lower bound: the first offset whose store time is >= timestamp.
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match time_at(mid, &mut store_time)? {
+                Some(ts) if ts < timestamp => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        if lo > last {
+            return Ok(last); // everything is older: the newest message
+        }
+        let right_ts = time_at(lo, &mut store_time)?;
+        if lo == first || right_ts == Some(timestamp) {
+            return Ok(lo);
+        }
+        let left_ts = time_at(lo - 1, &mut store_time)?;
+        Ok(match (left_ts, right_ts) {
+            (Some(l), Some(r)) if (timestamp - l).abs() <= (r - timestamp).abs() => lo - 1,
+            (Some(_), None) => lo - 1,
+            _ => lo,
+        })
     }
 }
 

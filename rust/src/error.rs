@@ -26,6 +26,10 @@ pub enum StoreError {
     Poisoned,
     #[error("store is closed")]
     Closed,
+    #[error(
+        "replicated bytes for offset {got} do not continue this log, which ends at {expected}"
+    )]
+    OutOfOrder { expected: u64, got: u64 },
     #[error("invalid store configuration: {0}")]
     Config(String),
 }

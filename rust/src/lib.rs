@@ -5,6 +5,7 @@
 //! - `segment_queue`: segment files named by start offset (positioned I/O).
 //! - `commitlog`, `consume_queue`: the two logs; `store`: the engine that ties them
 //!   together (put lock, dispatch, flush thread, recovery, reads).
+//! - `index`: IndexFile (lookup by key and time) over `mapped_file`, the only `unsafe`.
 //! - `notify`: progress counters and the wake-up fd; `lockfile`: one process per root.
 //! - `py/`: the only code that names pyo3 (behind the `python` feature).
 #![deny(unsafe_code)]
@@ -13,7 +14,9 @@ pub mod codec;
 pub mod commitlog;
 pub mod consume_queue;
 pub mod error;
+pub mod index;
 pub mod lockfile;
+pub mod mapped_file;
 pub mod notify;
 pub mod segment_queue;
 pub mod store;

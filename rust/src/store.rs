@@ -16,13 +16,15 @@ use crate::codec::record::{self, Check, MessageInput, RecordInfo, Refusal};
 use crate::commitlog::CommitLog;
 use crate::consume_queue::ConsumeQueue;
 use crate::error::{Result, StoreError};
+use crate::index::IndexService;
 use crate::lockfile::LockFile;
 use crate::notify::Progress;
 use crate::segment_queue::sync_files;
 
 const OS_PAGE: u64 = 4096;
-/// How much commitlog one dispatch step reads.
-const DISPATCH_CHUNK: usize = 4 * 1024 * 1024;
+/// How much commitlog one dispatch step reads: more than the largest record (4 MiB body
+/// limit + 64 KiB), so a step always makes progress over complete records.
+const DISPATCH_CHUNK: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -36,6 +38,10 @@ pub struct StoreConfig {
     pub flush_interval: Duration,
     pub flush_least_pages: u64,
     pub flush_thorough_interval: Duration,
+    pub flush_consume_queue_interval: Duration,
+    pub message_index_enable: bool,
+    pub max_hash_slot_num: u32,
+    pub max_index_num: u32,
 }
 
 impl StoreConfig {
@@ -52,6 +58,10 @@ impl StoreConfig {
             flush_interval: Duration::from_millis(500),
             flush_least_pages: 4,
             flush_thorough_interval: Duration::from_secs(10),
+            flush_consume_queue_interval: Duration::from_secs(1),
+            message_index_enable: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
         }
     }
 }
@@ -144,6 +154,7 @@ pub struct GetResult {
 struct Inner {
     commitlog: CommitLog,
     queues: HashMap<(String, i32), ConsumeQueue>,
+    index: Option<IndexService>,
     cq_root: PathBuf,
     cq_segment_size: u64,
     dispatched: u64,
@@ -192,6 +203,9 @@ impl Inner {
     }
 
     fn dispatch_record(&mut self, info: &RecordInfo) -> Result<()> {
+        if let Some(index) = &mut self.index {
+            index.build(info, now_ms())?;
+        }
         if !record::goes_to_queue(info.sys_flag) {
             return Ok(());
         }
@@ -206,22 +220,21 @@ impl Inner {
         Ok(())
     }
 
-    /// Build consume-queue entries for everything written past `dispatched`.
+    /// Build consume-queue and index entries for everything written past `dispatched`.
+    /// A record cut short by the end of the written data (replication in progress) waits
+    /// for the rest.
     fn dispatch(&mut self) -> Result<()> {
         let seg_size = self.commitlog.segments.segment_size();
         while self.dispatched < self.commitlog.segments.write_pos() {
             let from = self.dispatched;
-            let scanned = self.commitlog.scan(from, DISPATCH_CHUNK)?;
-            if scanned.is_empty() {
-                break;
-            }
-            for (at, check) in scanned {
+            for (at, check) in self.commitlog.scan(from, DISPATCH_CHUNK)? {
                 match check {
                     Check::Record(info) => {
                         self.dispatched = at + info.size as u64;
                         self.dispatch_record(&info)?;
                     }
                     Check::Blank => self.dispatched = at - at % seg_size + seg_size,
+                    Check::Incomplete => break,
                     Check::Invalid(reason) => {
                         return Err(StoreError::Corrupted {
                             file: self.cq_root.clone(),
@@ -230,6 +243,9 @@ impl Inner {
                         })
                     }
                 }
+            }
+            if self.dispatched == from {
+                break;
             }
         }
         Ok(())
@@ -305,15 +321,29 @@ impl Store {
         for queue in queues.values_mut() {
             queue.truncate_to_phy(end)?;
         }
-        let covered = queues
+        let mut covered = queues
             .values()
             .map(ConsumeQueue::max_phy_end)
             .max()
             .unwrap_or(0);
+        let index = if config.message_index_enable {
+            let mut index = IndexService::open(
+                &config.root.join("index"),
+                config.max_hash_slot_num,
+                config.max_index_num,
+            )?;
+            if let Some(rebuild_from) = index.truncate_to_phy(end)? {
+                covered = covered.min(rebuild_from);
+            }
+            Some(index)
+        } else {
+            None
+        };
         let mut inner = Inner {
             dispatched: covered.max(commitlog.segments.min_offset()).min(end),
             commitlog,
             queues,
+            index,
             cq_root,
             cq_segment_size: config.consume_queue_segment_size,
             closed: false,
@@ -561,6 +591,174 @@ impl Store {
         Ok((segments.min_offset(), segments.write_pos()))
     }
 
+    /// Records indexed under `topic#key` stored within `[begin, end]` ms, newest first, at
+    /// most `max`; each is re-checked against its topic and keys (hashes collide).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin: i64,
+        end: i64,
+    ) -> Result<Vec<Vec<u8>>> {
+        let inner = lock(&self.inner)?;
+        let Some(index) = &inner.index else {
+            return Ok(Vec::new());
+        };
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        // Ask for more than `max`: collisions and duplicates are filtered out below.
+        for phy in index.query(topic, key, max.saturating_mul(4).max(64), begin, end) {
+            if out.len() >= max || !seen.insert(phy) {
+                continue;
+            }
+            let Some(bytes) = read_record_locked(&inner, u64::try_from(phy).unwrap_or(0))? else {
+                continue;
+            };
+            if let Check::Record(info) = record::check(&bytes, false) {
+                let key_matches = info.uniq_key.as_deref() == Some(key)
+                    || info
+                        .keys
+                        .as_deref()
+                        .is_some_and(|k| k.split(' ').any(|t| t == key));
+                if info.topic == topic && key_matches {
+                    out.push(bytes);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Queue offset for `timestamp` (Java: SEARCH_OFFSET_BY_TIMESTAMP semantics).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn search_offset(&self, topic: &str, queue_id: i32, timestamp: i64) -> Result<u64> {
+        let inner = lock(&self.inner)?;
+        let Some(queue) = inner.queues.get(&(topic.to_string(), queue_id)) else {
+            return Ok(0);
+        };
+        queue.offset_by_time(timestamp, |unit| {
+            store_time_locked(&inner, u64::try_from(unit.phy_offset).unwrap_or(0))
+        })
+    }
+
+    /// Store time of the oldest message of a queue (None when it has none).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn earliest_store_time(&self, topic: &str, queue_id: i32) -> Result<Option<i64>> {
+        let inner = lock(&self.inner)?;
+        let Some(queue) = inner.queues.get(&(topic.to_string(), queue_id)) else {
+            return Ok(None);
+        };
+        match queue.units(queue.min_offset(), 1)?.first() {
+            Some(unit) => store_time_locked(&inner, u64::try_from(unit.phy_offset).unwrap_or(0)),
+            None => Ok(None),
+        }
+    }
+
+    /// Raw commitlog bytes from `offset` (HA: what a master streams to its slave), at most
+    /// `max` and never past the end of `offset`'s segment.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn read_commitlog(&self, offset: u64, max: usize) -> Result<Vec<u8>> {
+        let inner = lock(&self.inner)?;
+        inner.commitlog.segments.read(offset, max)
+    }
+
+    /// Append replicated commitlog bytes at exactly `offset` (the end of this log; an empty
+    /// log starts wherever its master's data starts) and dispatch them.
+    ///
+    /// # Errors
+    /// `OutOfOrder` when `offset` is not the end of the log; I/O failures.
+    pub fn append_replicated(&self, offset: u64, data: &[u8]) -> Result<u64> {
+        let mut inner = lock(&self.inner)?;
+        if inner.closed {
+            return Err(StoreError::Closed);
+        }
+        if inner.commitlog.segments.is_empty() && inner.commitlog.segments.write_pos() != offset {
+            inner.commitlog.segments.reset(offset)?;
+            inner.dispatched = offset;
+        }
+        let expected = inner.commitlog.segments.write_pos();
+        if offset != expected {
+            return Err(StoreError::OutOfOrder {
+                expected,
+                got: offset,
+            });
+        }
+        let mut pos = offset;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let left = usize::try_from(inner.commitlog.segments.left_in_segment(pos)).unwrap_or(0);
+            let (now, later) = rest.split_at(left.min(rest.len()));
+            inner
+                .commitlog
+                .segments
+                .append(pos, now)
+                .inspect_err(|_| self.progress.poison())?;
+            pos += now.len() as u64;
+            rest = later;
+        }
+        inner.dispatch().inspect_err(|_| self.progress.poison())?;
+        inner.rebuild_queue_offsets();
+        let dispatched = inner.dispatched;
+        drop(inner);
+        self.progress.written.store(pos, Ordering::Release);
+        self.progress.set_dispatched(dispatched);
+        self.request_flush();
+        Ok(pos)
+    }
+
+    /// Drop everything at and after `offset` (a diverged or uncommitted suffix).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn truncate_commitlog(&self, offset: u64) -> Result<()> {
+        let mut inner = lock(&self.inner)?;
+        if offset >= inner.commitlog.segments.write_pos() {
+            return Ok(());
+        }
+        // Cutting inside a record would leave a torn record in the middle of the log once
+        // new bytes follow it; only record starts (or segment starts) are allowed.
+        let at_segment_start = offset.is_multiple_of(inner.commitlog.segments.segment_size());
+        let at_record = inner
+            .commitlog
+            .scan(offset, 8 * 1024 * 1024)?
+            .first()
+            .is_some_and(|(_, check)| {
+                matches!(check, Check::Record(info)
+                    if u64::try_from(info.phy_offset).is_ok_and(|p| p == offset))
+            });
+        if !at_segment_start && !at_record {
+            return Err(StoreError::Config(format!(
+                "cannot truncate the commitlog at {offset}: not the start of a record"
+            )));
+        }
+        inner.commitlog.segments.truncate(offset)?;
+        for queue in inner.queues.values_mut() {
+            queue.truncate_to_phy(offset)?;
+        }
+        let mut redo = None;
+        if let Some(index) = &mut inner.index {
+            redo = index.truncate_to_phy(offset)?;
+        }
+        inner.dispatched = inner.dispatched.min(offset).min(redo.unwrap_or(u64::MAX));
+        inner.dispatch()?;
+        inner.rebuild_queue_offsets();
+        let dispatched = inner.dispatched;
+        drop(inner);
+        self.progress.written.store(offset, Ordering::Release);
+        self.progress.flushed.fetch_min(offset, Ordering::AcqRel);
+        self.progress.set_dispatched(dispatched);
+        Ok(())
+    }
+
     /// Flush everything, stop the flush thread, remove `abort` (a clean shutdown).
     ///
     /// # Errors
@@ -590,6 +788,9 @@ impl Store {
             );
         }
         sync_files(&files)?;
+        if let Some(index) = &inner.index {
+            index.flush()?;
+        }
         self.progress.set_flushed(end);
         if !self.progress.is_poisoned() {
             let abort = self.config.root.join("abort");
@@ -598,6 +799,31 @@ impl Store {
         lock(&self.lock_file)?.take();
         Ok(())
     }
+}
+
+fn read_record_locked(inner: &Inner, phy_offset: u64) -> Result<Option<Vec<u8>>> {
+    let head = inner.commitlog.segments.read(phy_offset, 8)?;
+    let Some(size) = head
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(i32::from_be_bytes)
+    else {
+        return Ok(None);
+    };
+    let Ok(size) = usize::try_from(size) else {
+        return Ok(None);
+    };
+    let bytes = inner.commitlog.segments.read(phy_offset, size)?;
+    Ok(matches!(record::check(&bytes, false), Check::Record(_)).then_some(bytes))
+}
+
+fn store_time_locked(inner: &Inner, phy_offset: u64) -> Result<Option<i64>> {
+    Ok(read_record_locked(inner, phy_offset)?.and_then(|bytes| {
+        match record::check(&bytes, false) {
+            Check::Record(info) => Some(info.store_timestamp),
+            _ => None,
+        }
+    }))
 }
 
 impl Drop for Store {
@@ -615,6 +841,7 @@ fn flush_loop(
 ) {
     let (state, cv) = signal;
     let mut last_thorough = Instant::now();
+    let mut last_cq_flush = Instant::now();
     let wait = if config.sync_flush {
         Duration::from_millis(10)
     } else {
@@ -635,6 +862,20 @@ fn flush_loop(
         };
         if stop {
             return;
+        }
+        if last_cq_flush.elapsed() >= config.flush_consume_queue_interval {
+            last_cq_flush = Instant::now();
+            let files: Vec<_> = match inner.lock() {
+                Ok(mut inner) => inner
+                    .queues
+                    .values_mut()
+                    .flat_map(ConsumeQueue::take_dirty)
+                    .collect(),
+                Err(_) => return progress.poison(),
+            };
+            if sync_files(&files).is_err() {
+                return progress.poison();
+            }
         }
         let flushed = progress.flushed.load(Ordering::Acquire);
         let written = progress.written.load(Ordering::Acquire);

@@ -19,6 +19,8 @@ fn config(root: &Path) -> StoreConfig {
     let mut config = StoreConfig::new(root);
     config.commitlog_segment_size = SEGMENT;
     config.consume_queue_segment_size = 200;
+    config.max_hash_slot_num = 64;
+    config.max_index_num = 256;
     config
 }
 
@@ -116,6 +118,13 @@ fn every_cut_point_recovers_exactly_the_intact_prefix() {
         let intact = ends.iter().filter(|e| **e <= cut).count();
         let found = bodies(&store);
         assert_eq!(found.len(), intact, "cut at {cut}");
+        // The index holds exactly the intact messages too.
+        for i in [intact.saturating_sub(1), intact] {
+            let hits = store
+                .query_by_key("CrashTopic", &format!("key-{i}"), 8, 0, i64::MAX)
+                .unwrap();
+            assert_eq!(hits.len(), usize::from(i < intact), "key-{i}, cut at {cut}");
+        }
         // The next message continues the queue where the intact prefix left it.
         let next = store.put(&[message(intact)]).unwrap()[0];
         assert_eq!(

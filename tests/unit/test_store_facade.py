@@ -9,7 +9,7 @@ import pytest
 from rmq import _store
 from rmq.config.loader import ConfigInput
 from rmq.config.store import MessageStoreConfig
-from rmq.store.errors import StoreLockedError
+from rmq.store.errors import StoreError, StoreLockedError, StoreOutOfOrderError
 from rmq.store.results import GetStatus, PutStatus
 from rmq.store.store import MessageInput, MessageStore
 
@@ -19,6 +19,8 @@ def settings(root: Path, **extra: str) -> MessageStoreConfig:
         "storePathRootDir": str(root),
         "mappedFileSizeCommitLog": "65536",
         "mappedFileSizeConsumeQueue": "6000",
+        "maxHashSlotNum": "1000",
+        "maxIndexNum": "4000",
         **extra,
     }
     return ConfigInput(process_defaults=values).build(MessageStoreConfig)
@@ -123,3 +125,42 @@ async def test_clean_close_then_reopen_keeps_offsets(tmp_path: Path) -> None:
         assert nxt[0].queue_offset == 10
     finally:
         await store.close()
+
+
+async def test_lookup_by_key_time_and_earliest(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path))
+    try:
+        first = (await store.put([message(b"one")]))[0]
+        await store.put([MessageInput("TopicTest", 0, b"two", b"KEYS\x01order-2 shared")])
+        hits = store.query_by_key("TopicTest", "order-1", 32)
+        assert len(hits) == 1
+        assert b"one" in hits[0]
+        assert store.query_by_key("TopicTest", "missing", 32) == []
+        assert store.earliest_store_time("TopicTest", 0) == first.store_timestamp
+        assert store.search_offset("TopicTest", 0, 0) == 0
+        assert store.search_offset("TopicTest", 0, 2**62) == 1
+    finally:
+        await store.close()
+
+
+async def test_replica_fed_with_raw_bytes_serves_the_same_messages(tmp_path: Path) -> None:
+    master = await MessageStore.open(settings(tmp_path / "master"))
+    slave = await MessageStore.open(settings(tmp_path / "slave"))
+    try:
+        sent = await master.put([message(bytes([i]) * 50, queue_id=i % 2) for i in range(50)])
+        _, end = master.commitlog_offsets()
+        pos = 0
+        while pos < end:
+            pos = slave.append_replicated(pos, master.read_commitlog(pos, 700))
+        assert slave.read_commitlog(0, end) == master.read_commitlog(0, end)
+        assert slave.queue_offsets("TopicTest", 1) == (0, 25)
+        with pytest.raises(StoreOutOfOrderError, match="do not continue this log"):
+            slave.append_replicated(end + 1, b"x")
+        with pytest.raises(StoreError, match="not the start of a record"):
+            slave.truncate_commitlog(sent[25].phy_offset + 1)
+        slave.truncate_commitlog(sent[25].phy_offset)
+        assert slave.commitlog_offsets() == (0, sent[25].phy_offset)
+        assert slave.queue_offsets("TopicTest", 1) == (0, 12)
+    finally:
+        await master.close()
+        await slave.close()

@@ -6,6 +6,7 @@ from rmq._store import (
     StoreCorruptedError,
     StoreError,
     StoreLockedError,
+    StoreOutOfOrderError,
     StorePoisonedError,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "StoreCorruptedError",
     "StoreError",
     "StoreLockedError",
+    "StoreOutOfOrderError",
     "StorePoisonedError",
 ]

@@ -99,6 +99,29 @@ class MessageStore:
     def read_record(self, phy_offset: int) -> bytes | None:
         return self._engine.read_record(phy_offset)
 
+    def query_by_key(
+        self, topic: str, key: str, max_count: int, begin: int = 0, end: int = 2**63 - 1
+    ) -> list[bytes]:
+        """Records whose KEYS or UNIQ_KEY is ``key``, stored in ``[begin, end]`` ms."""
+        return self._engine.query_by_key(topic, key, max_count, begin, end)
+
+    def search_offset(self, topic: str, queue_id: int, timestamp: int) -> int:
+        return self._engine.search_offset(topic, queue_id, timestamp)
+
+    def earliest_store_time(self, topic: str, queue_id: int) -> int | None:
+        return self._engine.earliest_store_time(topic, queue_id)
+
+    def read_commitlog(self, offset: int, max_bytes: int) -> bytes:
+        """Raw bytes from ``offset`` (what a master streams to its slave)."""
+        return self._engine.read_commitlog(offset, max_bytes)
+
+    def append_replicated(self, offset: int, data: bytes) -> int:
+        """Append a master's bytes at exactly ``offset``; returns the new end of the log."""
+        return self._engine.append_replicated(offset, data)
+
+    def truncate_commitlog(self, offset: int) -> None:
+        self._engine.truncate_commitlog(offset)
+
     def queue_offsets(self, topic: str, queue_id: int) -> tuple[int, int] | None:
         return self._engine.queue_offsets(topic, queue_id)
 
@@ -123,6 +146,10 @@ def open_engine(config: MessageStoreConfig) -> Store:
         flush_interval_ms=config.flush_interval_commit_log,
         flush_least_pages=config.flush_commit_log_least_pages,
         flush_thorough_interval_ms=config.flush_commit_log_thorough_interval,
+        flush_consume_queue_interval_ms=config.flush_interval_consume_queue,
+        message_index_enable=config.message_index_enable,
+        max_hash_slot_num=config.max_hash_slot_num,
+        max_index_num=config.max_index_num,
     )
 
 

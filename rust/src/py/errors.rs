@@ -43,6 +43,13 @@ create_exception!(
     "The store's settings are invalid."
 );
 
+create_exception!(
+    rmq._store,
+    StoreOutOfOrderError,
+    StoreError,
+    "Replicated bytes leave a gap or overlap."
+);
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("StoreError", py.get_type::<StoreError>())?;
@@ -51,6 +58,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("StorePoisonedError", py.get_type::<StorePoisonedError>())?;
     m.add("StoreClosedError", py.get_type::<StoreClosedError>())?;
     m.add("StoreConfigError", py.get_type::<StoreConfigError>())?;
+    m.add(
+        "StoreOutOfOrderError",
+        py.get_type::<StoreOutOfOrderError>(),
+    )?;
     Ok(())
 }
 
@@ -66,5 +77,6 @@ pub fn to_py(err: EngineError) -> PyErr {
         EngineError::Poisoned => StorePoisonedError::new_err(message),
         EngineError::Closed => StoreClosedError::new_err(message),
         EngineError::Config(_) => StoreConfigError::new_err(message),
+        EngineError::OutOfOrder { .. } => StoreOutOfOrderError::new_err(message),
     }
 }

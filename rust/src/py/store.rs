@@ -56,6 +56,8 @@ impl PyStore {
         commitlog_segment_size=1_073_741_824, consume_queue_segment_size=6_000_000,
         max_message_size=4_194_304, sync_flush=false, flush_interval_ms=500,
         flush_least_pages=4, flush_thorough_interval_ms=10_000,
+        flush_consume_queue_interval_ms=1_000, message_index_enable=true,
+        max_hash_slot_num=5_000_000, max_index_num=20_000_000,
     ))]
     #[allow(
         clippy::too_many_arguments,
@@ -73,6 +75,10 @@ impl PyStore {
         flush_interval_ms: u64,
         flush_least_pages: u64,
         flush_thorough_interval_ms: u64,
+        flush_consume_queue_interval_ms: u64,
+        message_index_enable: bool,
+        max_hash_slot_num: u32,
+        max_index_num: u32,
     ) -> PyResult<PyStore> {
         let config = StoreConfig {
             root,
@@ -85,6 +91,10 @@ impl PyStore {
             flush_interval: Duration::from_millis(flush_interval_ms),
             flush_least_pages,
             flush_thorough_interval: Duration::from_millis(flush_thorough_interval_ms),
+            flush_consume_queue_interval: Duration::from_millis(flush_consume_queue_interval_ms),
+            message_index_enable,
+            max_hash_slot_num,
+            max_index_num,
         };
         let engine = enter(py, move || Store::open(config))?;
         Ok(PyStore {
@@ -172,6 +182,71 @@ impl PyStore {
 
     fn commitlog_offsets(&self) -> PyResult<(u64, u64)> {
         self.engine.commitlog_offsets().map_err(to_py)
+    }
+
+    #[pyo3(signature = (topic, key, max_count, begin=0, end=i64::MAX))]
+    fn query_by_key(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        key: String,
+        max_count: usize,
+        begin: i64,
+        end: i64,
+    ) -> PyResult<Vec<Py<PyBytes>>> {
+        let engine = Arc::clone(&self.engine);
+        let records = enter(py, move || {
+            engine.query_by_key(&topic, &key, max_count, begin, end)
+        })?;
+        Ok(records
+            .iter()
+            .map(|b| PyBytes::new(py, b).unbind())
+            .collect())
+    }
+
+    fn search_offset(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        queue_id: i32,
+        timestamp: i64,
+    ) -> PyResult<u64> {
+        let engine = Arc::clone(&self.engine);
+        enter(py, move || {
+            engine.search_offset(&topic, queue_id, timestamp)
+        })
+    }
+
+    fn earliest_store_time(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        queue_id: i32,
+    ) -> PyResult<Option<i64>> {
+        let engine = Arc::clone(&self.engine);
+        enter(py, move || engine.earliest_store_time(&topic, queue_id))
+    }
+
+    fn read_commitlog(
+        &self,
+        py: Python<'_>,
+        offset: u64,
+        max_bytes: usize,
+    ) -> PyResult<Py<PyBytes>> {
+        let engine = Arc::clone(&self.engine);
+        let bytes = enter(py, move || engine.read_commitlog(offset, max_bytes))?;
+        Ok(PyBytes::new(py, &bytes).unbind())
+    }
+
+    /// Append replicated bytes at exactly `offset`; returns the new end of the log.
+    fn append_replicated(&self, py: Python<'_>, offset: u64, data: Vec<u8>) -> PyResult<u64> {
+        let engine = Arc::clone(&self.engine);
+        enter(py, move || engine.append_replicated(offset, &data))
+    }
+
+    fn truncate_commitlog(&self, py: Python<'_>, offset: u64) -> PyResult<()> {
+        let engine = Arc::clone(&self.engine);
+        enter(py, move || engine.truncate_commitlog(offset))
     }
 
     /// (written, flushed, dispatched, poisoned)

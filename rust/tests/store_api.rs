@@ -1,0 +1,199 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure should stop the test"
+)]
+//! The engine's read APIs and HA hooks on real files: key lookup, time search, replication
+//! between two stores, truncation of a diverged suffix.
+use std::path::Path;
+
+use _store::codec::record::MessageInput;
+use _store::store::{GetStatus, Store, StoreConfig};
+
+fn config(root: &Path) -> StoreConfig {
+    let mut config = StoreConfig::new(root);
+    config.commitlog_segment_size = 4096;
+    config.consume_queue_segment_size = 400;
+    config.max_hash_slot_num = 64;
+    config.max_index_num = 32;
+    config
+}
+
+fn message(i: usize, keys: &str) -> MessageInput {
+    MessageInput {
+        topic: "ApiTopic".into(),
+        queue_id: 0,
+        body: format!("message-{i}").into_bytes(),
+        properties: format!("KEYS\u{1}{keys}\u{2}UNIQ_KEY\u{1}UNIQ{i:04}").into_bytes(),
+        born_host: vec![127, 0, 0, 1, 0, 0, 0, 1],
+        store_host: vec![127, 0, 0, 1, 0, 0, 0x2A, 0x9F],
+        ..MessageInput::default()
+    }
+}
+
+fn body_of(record: &[u8]) -> String {
+    let len = usize::try_from(i32::from_be_bytes(record[84..88].try_into().unwrap())).unwrap();
+    String::from_utf8(record[88..88 + len].to_vec()).unwrap()
+}
+
+#[test]
+fn query_by_key_and_unique_key_across_index_files() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(config(root.path())).unwrap();
+    for i in 0..40 {
+        store
+            .put(&[message(i, &format!("order-{} shared", i % 5))])
+            .unwrap();
+    }
+    let hits = store
+        .query_by_key("ApiTopic", "order-3", 64, 0, i64::MAX)
+        .unwrap();
+    let mut bodies: Vec<_> = hits.iter().map(|r| body_of(r)).collect();
+    bodies.sort();
+    let expected: Vec<_> = (0..40)
+        .filter(|i| i % 5 == 3)
+        .map(|i| format!("message-{i}"))
+        .collect();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort();
+    assert_eq!(bodies, expected_sorted);
+    let uniq = store
+        .query_by_key("ApiTopic", "UNIQ0017", 64, 0, i64::MAX)
+        .unwrap();
+    assert_eq!(
+        uniq.iter().map(|r| body_of(r)).collect::<Vec<_>>(),
+        ["message-17"]
+    );
+    assert_eq!(
+        store
+            .query_by_key("ApiTopic", "shared", 5, 0, i64::MAX)
+            .unwrap()
+            .len(),
+        5
+    );
+    assert!(store
+        .query_by_key("Other", "order-3", 64, 0, i64::MAX)
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .query_by_key("ApiTopic", "order-3", 64, 0, 1)
+        .unwrap()
+        .is_empty());
+    drop(store);
+    // A clean reopen keeps the index.
+    let store = Store::open(config(root.path())).unwrap();
+    assert_eq!(
+        store
+            .query_by_key("ApiTopic", "UNIQ0039", 64, 0, i64::MAX)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn search_offset_and_earliest_time() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(config(root.path())).unwrap();
+    assert_eq!(store.earliest_store_time("ApiTopic", 0).unwrap(), None);
+    let first = store.put(&[message(0, "a")]).unwrap()[0];
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let second = store.put(&[message(1, "b")]).unwrap()[0];
+    assert_eq!(
+        store.earliest_store_time("ApiTopic", 0).unwrap(),
+        Some(first.store_timestamp)
+    );
+    assert_eq!(store.search_offset("ApiTopic", 0, 0).unwrap(), 0);
+    assert_eq!(
+        store
+            .search_offset("ApiTopic", 0, second.store_timestamp)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .search_offset("ApiTopic", 0, second.store_timestamp - 1)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .search_offset("ApiTopic", 0, first.store_timestamp + 1)
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.search_offset("ApiTopic", 0, i64::MAX).unwrap(), 1);
+    assert_eq!(store.search_offset("Nope", 0, 0).unwrap(), 0);
+}
+
+#[test]
+fn replica_built_from_raw_bytes_matches_the_master() {
+    let master_root = tempfile::tempdir().unwrap();
+    let slave_root = tempfile::tempdir().unwrap();
+    let master = Store::open(config(master_root.path())).unwrap();
+    let slave = Store::open(config(slave_root.path())).unwrap();
+    for i in 0..100 {
+        master.put(&[message(i, "k")]).unwrap();
+    }
+    let (_, master_end) = master.commitlog_offsets().unwrap();
+    let mut pos = 0;
+    while pos < master_end {
+        let chunk = master.read_commitlog(pos, 1000).unwrap();
+        assert!(!chunk.is_empty());
+        pos = slave.append_replicated(pos, &chunk).unwrap();
+    }
+    assert_eq!(slave.commitlog_offsets().unwrap(), (0, master_end));
+    assert_eq!(
+        slave.read_commitlog(0, 8192).unwrap(),
+        master.read_commitlog(0, 8192).unwrap()
+    );
+    assert_eq!(slave.queue_offsets("ApiTopic", 0).unwrap(), Some((0, 100)));
+    let got = slave.get("ApiTopic", 0, 98, 32, usize::MAX, None).unwrap();
+    assert_eq!((got.status, got.count), (GetStatus::Found, 2));
+    assert_eq!(
+        slave
+            .query_by_key("ApiTopic", "UNIQ0050", 4, 0, i64::MAX)
+            .unwrap()
+            .len(),
+        1
+    );
+    // A gap or an overlap is refused, and nothing is written.
+    let err = slave.append_replicated(master_end + 10, b"x").unwrap_err();
+    assert!(
+        err.to_string().contains("do not continue this log"),
+        "{err}"
+    );
+    assert!(slave.append_replicated(0, b"x").is_err());
+    assert_eq!(slave.commitlog_offsets().unwrap(), (0, master_end));
+}
+
+#[test]
+fn truncating_a_suffix_rolls_queues_and_index_back() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(config(root.path())).unwrap();
+    let results: Vec<_> = (0..30)
+        .map(|i| store.put(&[message(i, "t")]).unwrap()[0])
+        .collect();
+    let cut = results[20].phy_offset;
+    store.truncate_commitlog(cut).unwrap();
+    assert_eq!(store.queue_offsets("ApiTopic", 0).unwrap(), Some((0, 20)));
+    assert!(store
+        .query_by_key("ApiTopic", "UNIQ0025", 4, 0, i64::MAX)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .query_by_key("ApiTopic", "UNIQ0019", 4, 0, i64::MAX)
+            .unwrap()
+            .len(),
+        1
+    );
+    let next = store.put(&[message(99, "t")]).unwrap()[0];
+    assert_eq!((next.queue_offset, next.phy_offset), (20, cut));
+    assert_eq!(
+        store
+            .query_by_key("ApiTopic", "UNIQ0099", 4, 0, i64::MAX)
+            .unwrap()
+            .len(),
+        1
+    );
+}
