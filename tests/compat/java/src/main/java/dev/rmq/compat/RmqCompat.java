@@ -13,6 +13,9 @@ import java.util.concurrent.ConcurrentMap;
 
 import org.apache.rocketmq.broker.out.BrokerOuterAPI;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.MessageQueueSelector;
+import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.MQVersion;
 import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.common.message.MessageQueue;
@@ -36,6 +39,8 @@ import org.apache.rocketmq.remoting.protocol.SerializeType;
  *                                    register like a broker (BrokerOuterAPI), print the
  *                                    results, hold the connection until stdin closes
  * route NS TOPIC                     look a route up with the official client
+ * produce NS TOPIC COUNT              send COUNT messages (tags TagA/TagB, keys fixture-key-N),
+ *                                    printing one SENT line per SendResult
  * </pre>
  */
 public final class RmqCompat {
@@ -53,6 +58,9 @@ public final class RmqCompat {
                 break;
             case "route":
                 route(args[1], args[2]);
+                break;
+            case "produce":
+                produce(args[1], args[2], Integer.parseInt(args[3]));
                 break;
             default:
                 throw new IllegalArgumentException("unknown command " + args[0]);
@@ -141,6 +149,30 @@ public final class RmqCompat {
             // hold the channel open: the NameServer drops a broker whose channel closes
         }
         api.shutdown();
+    }
+
+    private static void produce(String ns, String topic, int count) throws Exception {
+        DefaultMQProducer producer = new DefaultMQProducer("compat_fixture_group");
+        producer.setNamesrvAddr(ns);
+        producer.start();
+        try {
+            for (int i = 0; i < count; i++) {
+                String body = "fixture body " + i + " " + "x".repeat(i % 7 * 40);
+                Message msg = new Message(topic, i % 2 == 0 ? "TagA" : "TagB", "fixture-key-" + i,
+                    body.getBytes(StandardCharsets.UTF_8));
+                msg.putUserProperty("fixtureIndex", Integer.toString(i));
+                SendResult r = producer.send(msg, new MessageQueueSelector() {
+                    @Override
+                    public MessageQueue select(List<MessageQueue> mqs, Message m, Object arg) {
+                        return mqs.get((Integer) arg % mqs.size());
+                    }
+                }, i);
+                System.out.println("SENT " + i + " " + r.getSendStatus() + " " + r.getMessageQueue().getQueueId()
+                    + " " + r.getQueueOffset() + " " + r.getMsgId() + " " + r.getOffsetMsgId());
+            }
+        } finally {
+            producer.shutdown();
+        }
     }
 
     private static void route(String ns, String topic) throws Exception {
