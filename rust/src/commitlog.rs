@@ -118,19 +118,48 @@ impl CommitLog {
         Ok(out)
     }
 
-    /// Find the end of the valid records, scanning from the third-last segment with CRC
-    /// checks, and truncate everything after it. Returns the records found past `report_from`
-    /// (those a crash may have left out of the consume queues).
+    /// Store time of the newest appended (or recovered) message.
+    #[must_use]
+    pub fn last_store_timestamp(&self) -> i64 {
+        self.last_store_timestamp
+    }
+
+    /// Index of the newest segment whose first record was stored at or before `ms`
+    /// (Java's abnormal recovery start); 0 when none qualifies.
+    fn last_segment_starting_before(&self, ms: i64) -> Result<usize> {
+        for (i, segment) in self.segments.segments().iter().enumerate().rev() {
+            let head = self.segments.read_raw(segment.start, 80)?;
+            if let Some(ts) = record::store_timestamp_of(&head) {
+                if ts <= ms {
+                    return Ok(i);
+                }
+            }
+        }
+        Ok(0)
+    }
+
+    /// Find the end of the valid records, scanning with CRC checks from the third-last
+    /// segment (or earlier, from the segment the checkpoint's `durable_before_ms` points
+    /// at, after a crash), and truncate everything after it. Returns the records found past
+    /// `report_from` (those a crash may have left out of the consume queues).
     ///
     /// # Errors
     /// I/O failures.
-    pub fn recover(&mut self, report_from: u64) -> Result<(u64, Vec<RecordInfo>)> {
+    pub fn recover(
+        &mut self,
+        report_from: u64,
+        durable_before_ms: Option<i64>,
+    ) -> Result<(u64, Vec<RecordInfo>)> {
         let seg_size = self.segments.segment_size();
         let segs = self.segments.segments().len();
         if segs == 0 {
             return Ok((0, Vec::new()));
         }
-        let first = self.segments.segments()[segs.saturating_sub(3)].start;
+        let mut first_index = segs.saturating_sub(3);
+        if let Some(ms) = durable_before_ms {
+            first_index = first_index.min(self.last_segment_starting_before(ms)?);
+        }
+        let first = self.segments.segments()[first_index].start;
         let mut pos = first;
         let mut found = Vec::new();
         let last_end = self.segments.segments()[segs - 1].start + seg_size;
@@ -220,7 +249,7 @@ mod tests {
             .unwrap();
         drop(log);
         let mut log = CommitLog::open(dir.path(), 4096).unwrap();
-        let (pos, found) = log.recover(0).unwrap();
+        let (pos, found) = log.recover(0, None).unwrap();
         assert!(pos < end);
         assert_eq!(pos, last.phy_offset);
         assert_eq!(found.len(), 2);

@@ -182,6 +182,48 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// After the commitlog lost everything below `min_phy`: delete whole segments whose
+    /// last entry points below it (never the last segment) and move the min offset to the
+    /// first entry that still points into the commitlog. Returns deleted segment count.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn delete_before_phy(&mut self, min_phy: u64) -> Result<usize> {
+        let mut deleted = 0;
+        let seg = self.segments.segment_size();
+        while self.segments.segments().len() > 1 {
+            let start = self.segments.segments()[0].start;
+            let last = self.segments.read(start + seg - UNIT, UNIT_SIZE)?;
+            let points_below = CqUnit::decode(&last).is_some_and(|u| {
+                u.is_valid() && u64::try_from(u.phy_offset).is_ok_and(|p| p < min_phy)
+            });
+            if !points_below {
+                break;
+            }
+            self.segments.delete_head()?;
+            deleted += 1;
+        }
+        let mut offset = self.min_offset().max(self.segments.min_offset() / UNIT);
+        while offset < self.max_offset() {
+            let units = self.units(offset, 1024)?;
+            if units.is_empty() {
+                break;
+            }
+            let skip = units
+                .iter()
+                .take_while(|u| {
+                    u64::try_from(u.phy_offset).is_ok_and(|p| p < min_phy) || **u == FILLER
+                })
+                .count();
+            offset += skip as u64;
+            if skip < units.len() {
+                break;
+            }
+        }
+        self.min_offset = offset;
+        Ok(deleted)
+    }
+
     /// Handles for the flush thread.
     #[must_use]
     pub fn segments(&self) -> &SegmentQueue {

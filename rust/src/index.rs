@@ -363,12 +363,38 @@ impl IndexService {
         out
     }
 
+    /// Delete files (never the newest) that only cover commitlog bytes below `min_phy`.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn delete_before_phy(&mut self, min_phy: u64) -> Result<usize> {
+        let min_phy = i64::try_from(min_phy).unwrap_or(i64::MAX);
+        let mut deleted = 0;
+        while self.files.len() > 1 && self.files[0].end_phy_offset() < min_phy {
+            let file = self.files.remove(0);
+            fs::remove_file(file.map.path())
+                .map_err(|e| StoreError::io("delete", file.map.path(), e))?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
     /// msync every file.
     ///
     /// # Errors
     /// The first failing msync.
     pub fn flush(&self) -> Result<()> {
         self.files.iter().try_for_each(IndexFile::flush)
+    }
+
+    /// End timestamp of the newest full index file (flushed when it filled), else 0.
+    #[must_use]
+    pub fn last_full_end_timestamp(&self) -> i64 {
+        self.files
+            .iter()
+            .rev()
+            .find(|f| f.is_full())
+            .map_or(0, IndexFile::end_timestamp)
     }
 
     #[must_use]

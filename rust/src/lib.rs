@@ -10,6 +10,7 @@
 //! - `py/`: the only code that names pyo3 (behind the `python` feature).
 #![deny(unsafe_code)]
 
+pub mod checkpoint;
 pub mod codec;
 pub mod commitlog;
 pub mod consume_queue;
@@ -18,6 +19,7 @@ pub mod index;
 pub mod lockfile;
 pub mod mapped_file;
 pub mod notify;
+pub mod retention;
 pub mod segment_queue;
 pub mod store;
 

@@ -16,6 +16,8 @@ pub struct Progress {
     pub flushed: AtomicU64,
     pub dispatched: AtomicU64,
     pub poisoned: AtomicBool,
+    /// Set by the disk guard: writes are refused until usage drops below the warning level.
+    pub disk_full: AtomicBool,
     waker: Mutex<UnixStream>,
     /// Kept so the fd stays open for Python; only Python reads it.
     pub reader: UnixStream,
@@ -36,6 +38,7 @@ impl Progress {
             flushed: AtomicU64::new(0),
             dispatched: AtomicU64::new(0),
             poisoned: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
             waker: Mutex::new(waker),
             reader,
         })

@@ -292,6 +292,34 @@ impl SegmentQueue {
             .collect()
     }
 
+    /// Delete the oldest segment; the caller decides it is no longer needed.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn delete_head(&mut self) -> Result<()> {
+        if self.segments.is_empty() {
+            return Ok(());
+        }
+        let head = self.segments.remove(0);
+        fs::remove_file(&head.path).map_err(|e| StoreError::io("delete segment", &head.path, e))
+    }
+
+    /// Last-modified time of a segment, in ms since the epoch (retention compares it).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn modified_ms(&self, index: usize) -> Result<i64> {
+        let Some(segment) = self.segments.get(index) else {
+            return Ok(i64::MAX);
+        };
+        let modified = fs::metadata(&segment.path)
+            .and_then(|m| m.modified())
+            .map_err(|e| StoreError::io("stat", &segment.path, e))?;
+        Ok(modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+    }
+
     /// Delete every segment and start over at `offset` (an emptied queue).
     ///
     /// # Errors

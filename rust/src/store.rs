@@ -11,6 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::checkpoint::{Checkpoint, Stamps};
 use crate::codec::cq::CqUnit;
 use crate::codec::record::{self, Check, MessageInput, RecordInfo, Refusal};
 use crate::commitlog::CommitLog;
@@ -19,6 +20,7 @@ use crate::error::{Result, StoreError};
 use crate::index::IndexService;
 use crate::lockfile::LockFile;
 use crate::notify::Progress;
+use crate::retention::{disk_ratio, CleanPolicy, CleanReport};
 use crate::segment_queue::sync_files;
 
 const OS_PAGE: u64 = 4096;
@@ -159,6 +161,22 @@ struct Inner {
     cq_segment_size: u64,
     dispatched: u64,
     closed: bool,
+    checkpoint: Checkpoint,
+    /// Store time of the newest message known flushed to the commitlog.
+    flushed_store_ts: i64,
+}
+
+impl Inner {
+    fn stamps(&self, logics: i64) -> Stamps {
+        Stamps {
+            physic: self.flushed_store_ts,
+            logics,
+            index: self
+                .index
+                .as_ref()
+                .map_or(0, IndexService::last_full_end_timestamp),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -310,6 +328,8 @@ impl Store {
             .consume_queue_dir
             .clone()
             .unwrap_or_else(|| config.root.join("consumequeue"));
+        let abnormal = config.root.join("abort").exists();
+        let (checkpoint, stamps) = Checkpoint::open(&config.root.join("checkpoint"))?;
         let mut commitlog = CommitLog::open(&cl_dir, config.commitlog_segment_size)?;
         let mut queues = load_queues(&cq_root, config.consume_queue_segment_size)?;
         let covered = queues
@@ -317,9 +337,14 @@ impl Store {
             .map(ConsumeQueue::max_phy_end)
             .max()
             .unwrap_or(0);
-        let (end, _) = commitlog.recover(covered)?;
+        let (end, _) = commitlog.recover(covered, abnormal.then(|| stamps.min_timestamp()))?;
+        let min_phy = commitlog.segments.min_offset();
         for queue in queues.values_mut() {
             queue.truncate_to_phy(end)?;
+            if min_phy > 0 {
+                // Java's correctMinOffset: entries below a retained commitlog are gone.
+                queue.delete_before_phy(min_phy)?;
+            }
         }
         let mut covered = queues
             .values()
@@ -347,9 +372,17 @@ impl Store {
             cq_root,
             cq_segment_size: config.consume_queue_segment_size,
             closed: false,
+            checkpoint,
+            flushed_store_ts: 0,
         };
         inner.dispatch()?;
         inner.rebuild_queue_offsets();
+        // Everything recovered is on disk; record that before new writes begin.
+        sync_files(&inner.commitlog.segments.dirty_files(0, end))?;
+        inner.flushed_store_ts = inner.commitlog.last_store_timestamp();
+        inner
+            .checkpoint
+            .write(inner.stamps(inner.flushed_store_ts))?;
         let progress = Arc::new(Progress::new()?);
         progress.written.store(end, Ordering::Release);
         progress.flushed.store(end, Ordering::Release);
@@ -419,6 +452,13 @@ impl Store {
             }
         }
         if encoded.is_empty() {
+            return Ok(results);
+        }
+        if self.progress.disk_full.load(Ordering::Acquire) {
+            // Java answers SERVICE_NOT_AVAILABLE while the disk is over the warning level.
+            for slot in slots {
+                results[slot] = PutResult::refused(PutStatus::ServiceNotAvailable);
+            }
             return Ok(results);
         }
         let mut inner = lock(&self.inner)?;
@@ -759,6 +799,62 @@ impl Store {
         Ok(())
     }
 
+    /// One retention pass: measure the disk, update the write guard, delete expired (or,
+    /// when the disk is nearly full, the oldest) commitlog segments, then the consume-queue
+    /// segments and index files that only point below the new commitlog start. The newest
+    /// segment is never deleted. Reads hold the same lock, so nothing being read goes.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn clean(&self, policy: &CleanPolicy, now_ms: i64) -> Result<CleanReport> {
+        let cl_dir = self
+            .config
+            .commitlog_dir
+            .clone()
+            .unwrap_or_else(|| self.config.root.join("commitlog"));
+        let ratio = disk_ratio(&cl_dir)?;
+        let mut report = CleanReport {
+            disk_ratio: ratio,
+            disk_full: ratio > policy.warning_ratio,
+            ..CleanReport::default()
+        };
+        self.progress
+            .disk_full
+            .store(report.disk_full, Ordering::Release);
+        let force = policy.clean_forcibly && ratio > policy.force_ratio;
+        let go = policy.in_window || policy.manual || ratio > policy.disk_max_used_ratio || force;
+        let mut inner = lock(&self.inner)?;
+        if go {
+            while report.deleted_commitlog < policy.max_files
+                && inner.commitlog.segments.segments().len() > 1
+            {
+                let expired = inner
+                    .commitlog
+                    .segments
+                    .modified_ms(0)?
+                    .saturating_add(policy.reserved_ms)
+                    <= now_ms;
+                if !expired && !force {
+                    break; // no holes: stop at the first segment that must stay
+                }
+                inner.commitlog.segments.delete_head()?;
+                report.deleted_commitlog += 1;
+            }
+        }
+        let min = inner.commitlog.segments.min_offset();
+        report.min_offset = min;
+        if report.deleted_commitlog > 0 {
+            for queue in inner.queues.values_mut() {
+                report.deleted_consume_queue += queue.delete_before_phy(min)?;
+            }
+            if let Some(index) = &mut inner.index {
+                report.deleted_index = index.delete_before_phy(min)?;
+            }
+            inner.dispatched = inner.dispatched.max(min);
+        }
+        Ok(report)
+    }
+
     /// Flush everything, stop the flush thread, remove `abort` (a clean shutdown).
     ///
     /// # Errors
@@ -791,6 +887,9 @@ impl Store {
         if let Some(index) = &inner.index {
             index.flush()?;
         }
+        inner.flushed_store_ts = inner.commitlog.last_store_timestamp();
+        let stamps = inner.stamps(inner.flushed_store_ts);
+        inner.checkpoint.write(stamps)?;
         self.progress.set_flushed(end);
         if !self.progress.is_poisoned() {
             let abort = self.config.root.join("abort");
@@ -865,15 +964,21 @@ fn flush_loop(
         }
         if last_cq_flush.elapsed() >= config.flush_consume_queue_interval {
             last_cq_flush = Instant::now();
-            let files: Vec<_> = match inner.lock() {
-                Ok(mut inner) => inner
-                    .queues
-                    .values_mut()
-                    .flat_map(ConsumeQueue::take_dirty)
-                    .collect(),
+            // Dispatch is inline, so the newest appended message is also the newest queued.
+            let (files, stamps, checkpoint): (Vec<_>, _, _) = match inner.lock() {
+                Ok(mut inner) => {
+                    let logics = inner.commitlog.last_store_timestamp();
+                    let stamps = inner.stamps(logics);
+                    let files = inner
+                        .queues
+                        .values_mut()
+                        .flat_map(ConsumeQueue::take_dirty)
+                        .collect();
+                    (files, stamps, inner.checkpoint.clone())
+                }
                 Err(_) => return progress.poison(),
             };
-            if sync_files(&files).is_err() {
+            if sync_files(&files).is_err() || checkpoint.write(stamps).is_err() {
                 return progress.poison();
             }
         }
@@ -887,8 +992,12 @@ fn flush_loop(
         if !(config.sync_flush || thorough || enough) {
             continue;
         }
-        let files = match inner.lock() {
-            Ok(inner) => inner.commitlog.segments.dirty_files(flushed, written),
+        let (files, written, written_ts) = match inner.lock() {
+            Ok(inner) => {
+                let pos = inner.commitlog.segments.write_pos();
+                let ts = inner.commitlog.last_store_timestamp();
+                (inner.commitlog.segments.dirty_files(flushed, pos), pos, ts)
+            }
             Err(_) => return progress.poison(),
         };
         // A failed fsync means the kernel may have dropped dirty pages: never retry it.
@@ -897,6 +1006,10 @@ fn flush_loop(
         }
         if thorough {
             last_thorough = Instant::now();
+        }
+        match inner.lock() {
+            Ok(mut inner) => inner.flushed_store_ts = inner.flushed_store_ts.max(written_ts),
+            Err(_) => return progress.poison(),
         }
         progress.set_flushed(written);
     }

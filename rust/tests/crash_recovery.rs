@@ -242,3 +242,42 @@ fn get_statuses_and_tag_filter() {
         .unwrap();
     assert_eq!(r.status, GetStatus::NoMatchedMessage);
 }
+
+/// The checkpoint says nothing was durable (a crash right after start-up): abnormal recovery
+/// must then scan from the first segment, not only the last three, and stop at damage there.
+#[test]
+fn abnormal_recovery_scans_back_to_the_checkpoint() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(config(root.path())).unwrap();
+    let mut ends = Vec::new();
+    for i in 0..120 {
+        let put = store.put(&[message(i)]).unwrap();
+        ends.push(put[0].phy_offset + u64::from(put[0].size));
+    }
+    store.close().unwrap();
+    let segments = fs::read_dir(root.path().join("commitlog")).unwrap().count();
+    assert!(segments >= 6, "{segments} segments");
+    let checkpoint = fs::read(root.path().join("checkpoint")).unwrap();
+    assert_eq!(checkpoint.len(), 4096);
+    assert!(i64::from_be_bytes(checkpoint[..8].try_into().unwrap()) > 0);
+
+    // Scribble over a record in the second segment, zero the checkpoint, mark a crash.
+    let victim = ends.iter().position(|&e| e > SEGMENT + 300).unwrap();
+    let at = ends[victim - 1] + 90; // inside the body, which the CRC covers
+    let second = root.path().join("commitlog").join(format!("{SEGMENT:020}"));
+    let file = fs::OpenOptions::new().write(true).open(&second).unwrap();
+    file.write_all_at(b"\xFF\xFF\xFF\xFF", at - SEGMENT)
+        .unwrap();
+    drop(file);
+    fs::write(root.path().join("checkpoint"), vec![0u8; 4096]).unwrap();
+    fs::write(root.path().join("abort"), b"").unwrap();
+
+    let store = Store::open(config(root.path())).unwrap();
+    let (_, max) = store.commitlog_offsets().unwrap();
+    assert_eq!(max, ends[victim - 1], "cut at the damaged record");
+    let mut queued = 0;
+    for queue in 0..2 {
+        queued += store.queue_offsets("CrashTopic", queue).unwrap().unwrap().1;
+    }
+    assert_eq!(queued, u64::try_from(victim).unwrap());
+}

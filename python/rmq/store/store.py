@@ -3,12 +3,21 @@
 import asyncio
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeAlias
 
 from rmq._store import Store
 from rmq.config.store import FlushDiskType, MessageStoreConfig
 from rmq.store.progress import ProgressWatcher
 from rmq.store.results import GetResult, GetStatus, PutResult, PutStatus
+from rmq.store.retention import (
+    DISK_FORCE_CLEAN_RATIO,
+    DISK_WARNING_RATIO,
+    MAX_FILES_PER_PASS,
+    CleanReport,
+    RetentionPolicy,
+    now_ms,
+)
 
 #: What the engine's put takes per message (see rmq/_store.pyi).
 RawMessage: TypeAlias = tuple[str, int, int, bytes, bytes, int, int, bytes, bytes, int, int]
@@ -49,10 +58,18 @@ class MessageInput:
 class MessageStore:
     """Open with :meth:`open` inside a running loop; close with :meth:`close`."""
 
-    def __init__(self, engine: Store, *, sync_flush: bool, sync_flush_timeout: float) -> None:
+    def __init__(
+        self,
+        engine: Store,
+        *,
+        sync_flush: bool,
+        sync_flush_timeout: float,
+        retention: RetentionPolicy | None = None,
+    ) -> None:
         self._engine = engine
         self._sync_flush = sync_flush
         self._flush_timeout = sync_flush_timeout
+        self.retention = retention or RetentionPolicy.from_config(MessageStoreConfig())
         self.progress = ProgressWatcher(engine)
 
     @classmethod
@@ -60,7 +77,12 @@ class MessageStore:
         # Recovery may read and rewrite whole segments: keep it off the event loop.
         engine = await asyncio.to_thread(open_engine, config)
         sync = config.flush_disk_type is FlushDiskType.SYNC_FLUSH
-        store = cls(engine, sync_flush=sync, sync_flush_timeout=config.sync_flush_timeout / 1000)
+        store = cls(
+            engine,
+            sync_flush=sync,
+            sync_flush_timeout=config.sync_flush_timeout / 1000,
+            retention=RetentionPolicy.from_config(config),
+        )
         store.progress.start()
         return store
 
@@ -127,6 +149,26 @@ class MessageStore:
 
     def commitlog_offsets(self) -> tuple[int, int]:
         return self._engine.commitlog_offsets()
+
+    async def clean(self, *, manual: bool = False, now: datetime | None = None) -> CleanReport:
+        """One retention and disk-guard pass (the broker runs it every cleanResourceInterval;
+        DELETE_EXPIRED_COMMITLOG runs it with ``manual``). While the disk is over 90 % used,
+        puts answer SERVICE_NOT_AVAILABLE until a pass sees room again."""
+        policy = self.retention
+        stamp = now_ms() if now is None else int(now.timestamp() * 1000)
+        raw = await asyncio.to_thread(
+            self._engine.clean,
+            now_ms=stamp,
+            reserved_ms=policy.reserved_ms,
+            in_window=policy.in_window(now),
+            manual=manual,
+            disk_max_used_ratio=policy.disk_max_used_ratio,
+            force_ratio=DISK_FORCE_CLEAN_RATIO,
+            clean_forcibly=policy.clean_forcibly,
+            warning_ratio=DISK_WARNING_RATIO,
+            max_files=MAX_FILES_PER_PASS,
+        )
+        return CleanReport(*raw)
 
     async def close(self) -> None:
         self.progress.stop()

@@ -179,6 +179,24 @@ pub fn stamp(record: &mut [u8], at: usize, queue_offset: i64, phy_offset: i64, s
     record[at..at + 8].copy_from_slice(&store_ts.to_be_bytes());
 }
 
+/// Store timestamp of the record starting at `head[0]`, if it is a message record.
+#[must_use]
+pub fn store_timestamp_of(head: &[u8]) -> Option<i64> {
+    let word = |at: usize, n: usize| head.get(at..at + n);
+    let magic = i32::from_be_bytes(word(4, 4)?.try_into().ok()?);
+    if magic != MESSAGE_MAGIC {
+        return None;
+    }
+    let sys_flag = i32::from_be_bytes(word(OFF_SYSFLAG, 4)?.try_into().ok()?);
+    let born_host = if sys_flag & BORNHOST_V6_FLAG == 0 {
+        8
+    } else {
+        20
+    };
+    let at = OFF_BORN_HOST + born_host;
+    Some(i64::from_be_bytes(word(at, 8)?.try_into().ok()?))
+}
+
 /// The end-of-segment filler.
 #[must_use]
 pub fn blank(bytes_left: usize) -> [u8; END_FILE_MIN_BLANK_LENGTH] {

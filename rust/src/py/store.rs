@@ -13,6 +13,7 @@ use pyo3::types::PyBytes;
 use crate::codec::record::MessageInput;
 use crate::error::StoreError;
 use crate::py::errors::to_py;
+use crate::retention::CleanPolicy;
 use crate::store::{Store, StoreConfig};
 
 /// (topic, queue_id, flag, body, properties, sys_flag, born_timestamp, born_host,
@@ -34,6 +35,9 @@ type RawMessage = (
 type RawPut = (u8, u64, u64, u32, i64);
 /// (status, next_begin_offset, min_offset, max_offset, buffer, count)
 type RawGet = (u8, u64, u64, u64, Py<PyBytes>, u32);
+
+/// (disk_ratio, disk_full, deleted_commitlog, deleted_consume_queue, deleted_index, min_offset)
+type RawClean = (f64, bool, usize, usize, usize, u64);
 
 /// Detach from the interpreter for `work` and map its error.
 fn enter<T: Send>(
@@ -247,6 +251,51 @@ impl PyStore {
     fn truncate_commitlog(&self, py: Python<'_>, offset: u64) -> PyResult<()> {
         let engine = Arc::clone(&self.engine);
         enter(py, move || engine.truncate_commitlog(offset))
+    }
+
+    /// One retention and disk-guard pass; returns (disk_ratio, disk_full, deleted
+    /// commitlog segments, deleted consume-queue segments, deleted index files, min offset).
+    #[pyo3(signature = (
+        *, now_ms, reserved_ms, in_window, manual=false, disk_max_used_ratio=0.75,
+        force_ratio=0.85, clean_forcibly=true, warning_ratio=0.90, max_files=10,
+    ))]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors the cleaning policy one to one"
+    )]
+    fn clean(
+        &self,
+        py: Python<'_>,
+        now_ms: i64,
+        reserved_ms: i64,
+        in_window: bool,
+        manual: bool,
+        disk_max_used_ratio: f64,
+        force_ratio: f64,
+        clean_forcibly: bool,
+        warning_ratio: f64,
+        max_files: usize,
+    ) -> PyResult<RawClean> {
+        let engine = Arc::clone(&self.engine);
+        let policy = CleanPolicy {
+            reserved_ms,
+            in_window,
+            manual,
+            disk_max_used_ratio,
+            force_ratio,
+            clean_forcibly,
+            warning_ratio,
+            max_files,
+        };
+        let r = enter(py, move || engine.clean(&policy, now_ms))?;
+        Ok((
+            r.disk_ratio,
+            r.disk_full,
+            r.deleted_commitlog,
+            r.deleted_consume_queue,
+            r.deleted_index,
+            r.min_offset,
+        ))
     }
 
     /// (written, flushed, dispatched, poisoned)
