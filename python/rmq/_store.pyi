@@ -1,4 +1,5 @@
 # Hand-written stub of the Rust extension; checked with `python -m mypy.stubtest rmq._store`.
+from collections.abc import Sequence
 from typing import Final, final
 
 __all__ = [
@@ -47,10 +48,11 @@ class Store:
         max_hash_slot_num: int = 5000000,
         max_index_num: int = 20000000,
     ) -> Store: ...
-    # messages: (topic, queue_id, flag, body, properties, sys_flag, born_timestamp,
+    # messages: (topic, queue_id, body, properties, flag, sys_flag, born_timestamp,
     #            born_host, store_host, reconsume_times, prepared_transaction_offset)
     def put(
-        self, messages: list[tuple[str, int, int, bytes, bytes, int, int, bytes, bytes, int, int]]
+        self,
+        messages: Sequence[tuple[str, int, bytes, bytes, int, int, int, bytes, bytes, int, int]],
     ) -> list[tuple[int, int, int, int, int]]: ...
     def get(
         self,

@@ -19,6 +19,9 @@ pub struct Appended {
     pub store_timestamp: i64,
 }
 
+/// Bytes read at a time by recovery (records larger than this are read whole).
+const RECOVERY_WINDOW: usize = 8 << 20;
+
 #[derive(Debug)]
 pub struct CommitLog {
     pub segments: SegmentQueue,
@@ -163,34 +166,47 @@ impl CommitLog {
         let mut pos = first;
         let mut found = Vec::new();
         let last_end = self.segments.segments()[segs - 1].start + seg_size;
+        let mut data = Vec::new();
         'segments: while pos < last_end {
-            let seg_start = pos - pos % seg_size;
-            let data = self
-                .segments
-                .read_raw(seg_start, usize::try_from(seg_size).unwrap_or(0))?;
-            let mut at = usize::try_from(pos - seg_start).unwrap_or(0);
+            let seg_end = pos - pos % seg_size + seg_size;
+            let mut buf_start = pos;
+            self.segments
+                .read_raw_into(pos, RECOVERY_WINDOW, &mut data)?;
             loop {
-                match record::check(&data[at..], true) {
+                let at = usize::try_from(pos - buf_start).unwrap_or(usize::MAX);
+                match record::check(data.get(at..).unwrap_or_default(), true) {
                     Check::Record(info) => {
-                        if info.phy_offset != i64::try_from(seg_start + at as u64).unwrap_or(-1) {
+                        if info.phy_offset != i64::try_from(pos).unwrap_or(-1) {
                             break 'segments; // stale bytes from an older life of this file
                         }
-                        at += info.size;
+                        pos += info.size as u64;
                         self.last_store_timestamp =
                             self.last_store_timestamp.max(info.store_timestamp);
-                        if seg_start + (at as u64) > report_from {
+                        if pos > report_from {
                             found.push(info);
                         }
-                        pos = seg_start + at as u64;
                     }
                     Check::Blank => {
-                        pos = seg_start + seg_size;
+                        pos = seg_end;
                         if self.segments.segments().iter().all(|s| s.start != pos) {
                             break 'segments;
                         }
                         break;
                     }
-                    Check::Incomplete | Check::Invalid(_) => break 'segments,
+                    Check::Incomplete => {
+                        if buf_start + data.len() as u64 >= seg_end {
+                            break 'segments; // cut short by the end of the data
+                        }
+                        // The record runs past the window: read again from it, whole.
+                        let stated = data
+                            .get(at..at + 4)
+                            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                            .map_or(0, |b| usize::try_from(i32::from_be_bytes(b)).unwrap_or(0));
+                        buf_start = pos;
+                        self.segments
+                            .read_raw_into(pos, RECOVERY_WINDOW.max(stated), &mut data)?;
+                    }
+                    Check::Invalid(_) => break 'segments,
                 }
             }
         }

@@ -152,8 +152,12 @@ impl SegmentQueue {
             .truncate(false)
             .open(&path)
             .map_err(|e| StoreError::io("create segment", &path, e))?;
-        file.set_len(self.segment_size)
-            .map_err(|e| StoreError::io("size segment", &path, e))?;
+        // Allocated blocks, not a sparse file: ext4 zeroes the rest of every page a write
+        // touches in a hole, which measured 4x slower for 1 KiB appends.
+        if fs4::FileExt::allocate(&file, self.segment_size).is_err() {
+            file.set_len(self.segment_size)
+                .map_err(|e| StoreError::io("size segment", &path, e))?;
+        }
         // The new name must survive a crash before anything in it is acknowledged.
         sync_dir(&self.dir)?;
         self.segments.push(Segment {
@@ -227,17 +231,28 @@ impl SegmentQueue {
     /// # Errors
     /// I/O failures.
     pub fn read_raw(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_raw_into(offset, len, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// [`read_raw`](Self::read_raw) into a reused buffer: scanning a 1 GiB segment through
+    /// fresh allocations spent most of its time having the kernel zero new pages.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn read_raw_into(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<()> {
+        buf.clear();
         let Some(index) = self.index_of(offset) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let segment = &self.segments[index];
         let end = (offset + len as u64).min(segment.start + self.segment_size);
-        let mut buf = vec![0u8; usize::try_from(end - offset).unwrap_or(0)];
+        buf.resize(usize::try_from(end - offset).unwrap_or(0), 0);
         segment
             .file
-            .read_exact_at(&mut buf, offset - segment.start)
-            .map_err(|e| StoreError::io("read", &segment.path, e))?;
-        Ok(buf)
+            .read_exact_at(buf, offset - segment.start)
+            .map_err(|e| StoreError::io("read", &segment.path, e))
     }
 
     /// Make `offset` the end of the data: delete later segments and zero the stale bytes

@@ -162,6 +162,8 @@ struct Inner {
     dispatched: u64,
     closed: bool,
     checkpoint: Checkpoint,
+    /// Queues with buffered units during one dispatch pass.
+    touched: Vec<(String, i32)>,
     /// Store time of the newest message known flushed to the commitlog.
     flushed_store_ts: i64,
 }
@@ -233,8 +235,12 @@ impl Inner {
             tags_code: info.tags_code,
         };
         let queue_offset = u64::try_from(info.queue_offset).unwrap_or(0);
-        self.queue(&info.topic, info.queue_id)?
-            .put(queue_offset, unit)?;
+        let queue = self.queue(&info.topic, info.queue_id)?;
+        let first_pending = !queue.has_pending();
+        queue.put(queue_offset, unit)?;
+        if first_pending && queue.has_pending() {
+            self.touched.push((info.topic.clone(), info.queue_id));
+        }
         Ok(())
     }
 
@@ -242,6 +248,16 @@ impl Inner {
     /// A record cut short by the end of the written data (replication in progress) waits
     /// for the rest.
     fn dispatch(&mut self) -> Result<()> {
+        let result = self.dispatch_records();
+        for key in std::mem::take(&mut self.touched) {
+            if let Some(queue) = self.queues.get_mut(&key) {
+                queue.write_pending()?;
+            }
+        }
+        result
+    }
+
+    fn dispatch_records(&mut self) -> Result<()> {
         let seg_size = self.commitlog.segments.segment_size();
         while self.dispatched < self.commitlog.segments.write_pos() {
             let from = self.dispatched;
@@ -373,6 +389,7 @@ impl Store {
             cq_segment_size: config.consume_queue_segment_size,
             closed: false,
             checkpoint,
+            touched: Vec::new(),
             flushed_store_ts: 0,
         };
         inner.dispatch()?;

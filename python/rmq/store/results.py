@@ -1,7 +1,8 @@
 """Put and get outcomes (Java: ``PutMessageStatus``, ``GetMessageStatus``, their results)."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class PutStatus(IntEnum):
@@ -29,8 +30,7 @@ class GetStatus(IntEnum):
     NO_MESSAGE_IN_QUEUE = 8
 
 
-@dataclass(frozen=True, slots=True)
-class PutResult:
+class PutResult(NamedTuple):
     status: PutStatus
     phy_offset: int
     queue_offset: int
@@ -43,7 +43,7 @@ class PutResult:
         return self.phy_offset + self.size
 
     def with_status(self, status: PutStatus) -> "PutResult":
-        return replace(self, status=status)
+        return self._replace(status=status)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 
 import asyncio
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeAlias
+from typing import NamedTuple
 
 from rmq._store import Store
 from rmq.config.store import FlushDiskType, MessageStoreConfig
@@ -19,13 +19,11 @@ from rmq.store.retention import (
     now_ms,
 )
 
-#: What the engine's put takes per message (see rmq/_store.pyi).
-RawMessage: TypeAlias = tuple[str, int, int, bytes, bytes, int, int, bytes, bytes, int, int]
 
+class MessageInput(NamedTuple):
+    """A message as the broker hands it to the store (fields of Java's MessageExtBrokerInner).
 
-@dataclass(frozen=True, slots=True)
-class MessageInput:
-    """A message as the broker hands it to the store (fields of Java's MessageExtBrokerInner)."""
+    A tuple in the engine's field order, so a batch crosses into Rust with no conversion."""
 
     topic: str
     queue_id: int
@@ -39,20 +37,8 @@ class MessageInput:
     reconsume_times: int = 0
     prepared_transaction_offset: int = 0
 
-    def raw(self) -> RawMessage:
-        return (
-            self.topic,
-            self.queue_id,
-            self.flag,
-            self.body,
-            self.properties,
-            self.sys_flag,
-            self.born_timestamp,
-            self.born_host,
-            self.store_host,
-            self.reconsume_times,
-            self.prepared_transaction_offset,
-        )
+
+_PUT_STATUSES = tuple(PutStatus)
 
 
 class MessageStore:
@@ -86,11 +72,13 @@ class MessageStore:
         store.progress.start()
         return store
 
-    async def put(self, messages: list[MessageInput], *, wait: bool = True) -> list[PutResult]:
+    async def put(self, messages: Sequence[MessageInput], *, wait: bool = True) -> list[PutResult]:
         """Append a batch; under SYNC_FLUSH (and ``wait``) return once it is on disk, or with
         FLUSH_DISK_TIMEOUT after syncFlushTimeout (the message is stored either way)."""
-        raw = self._engine.put([m.raw() for m in messages])
-        results = [PutResult(PutStatus(s), p, q, n, t) for s, p, q, n, t in raw]
+        statuses = _PUT_STATUSES
+        results = [
+            PutResult(statuses[s], p, q, n, t) for s, p, q, n, t in self._engine.put(messages)
+        ]
         if self._sync_flush and wait:
             ok = [r for r in results if r.status is PutStatus.PUT_OK]
             if ok and not await self.progress.wait_flushed(

@@ -1,0 +1,253 @@
+"""The store against this machine's own ceilings, measured in the same run.
+
+Ceilings: sequential buffered write bandwidth (1 MiB pwrites into an allocated file, as the
+commitlog writes) and the fdatasync rate (4 KiB pwrite + fdatasync, as one synced small put).
+Store figures, each reported with its fraction of the matching ceiling:
+
+- ASYNC_FLUSH put of 1 KiB messages through the facade (``MessageStore.put``): single and
+  batches of 32, messages/s and MB/s;
+- SYNC_FLUSH with 64 concurrent writers: messages/s against ``fdatasync rate x 64`` (what
+  perfect group commit would give: every fsync covering every waiter);
+- read by queue offset (page-cache hot, 32 per get), messages/s;
+- key lookup through the index, p50/p99 over 10,000 lookups;
+- recovery of a 1 GiB commitlog after SIGKILL (abnormal: CRC scan), seconds;
+- writer RSS after 1 and after 2 GiB written (bounded by buffers, not data size).
+
+Every figure is the median over ``--reps`` repetitions; the machines are shared and noisy.
+
+Usage: python -m bench.e2e.store_ceilings [--reps 5] [--seconds 2] [--recovery-gib 1]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rmq._store import Store
+from rmq.config.loader import ConfigInput
+from rmq.config.store import MessageStoreConfig
+from rmq.store.store import MessageInput, MessageStore
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+MiB = 1 << 20
+BODY = b"x" * 1024
+PROPS = b"TAGS\x01TagA\x02KEYS\x01order-{}\x02UNIQ_KEY\x01AC11000100002A9F00000000000000"
+
+
+def message(i: int = 0, queue_id: int = 0) -> MessageInput:
+    return MessageInput("BenchTopic", queue_id, BODY, PROPS.replace(b"{}", str(i).encode()))
+
+
+def settings(root: str, **extra: str) -> MessageStoreConfig:
+    values = {"storePathRootDir": root, **extra}
+    return ConfigInput(process_defaults=values).build(MessageStoreConfig)
+
+
+def median_of(reps: int, run: Callable[[], float]) -> dict[str, float]:
+    values = [run() for _ in range(reps)]
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def seq_write_bandwidth(directory: str, total: int = 512 * MiB) -> float:
+    """MB/s of 1 MiB pwrites into an allocated file (page cache, as an async-flush store)."""
+    path = os.path.join(directory, "seq")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+    try:
+        os.posix_fallocate(fd, 0, total)
+        block = b"\xab" * MiB
+        start = time.perf_counter()
+        for i in range(total // MiB):
+            os.pwrite(fd, block, i * MiB)
+        elapsed = time.perf_counter() - start
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return total / elapsed / 1e6
+
+
+def fdatasync_rate(directory: str, seconds: float) -> float:
+    path = os.path.join(directory, "sync")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+    try:
+        os.posix_fallocate(fd, 0, 64 * MiB)
+        os.fsync(fd)
+        page = b"\xcd" * 4096
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds and count < 200_000:
+            os.pwrite(fd, page, (count * 4096) % (64 * MiB))
+            os.fdatasync(fd)
+            count += 1
+        elapsed = time.perf_counter() - start
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return count / elapsed
+
+
+async def async_put_rate(directory: str, batch: int, seconds: float) -> float:
+    with tempfile.TemporaryDirectory(dir=directory) as root:
+        store = await MessageStore.open(settings(root))
+        try:
+            messages = [message(i) for i in range(batch)]
+            count, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds and count < 5_000_000:
+                await store.put(messages)
+                count += batch
+            return count / (time.perf_counter() - start)
+        finally:
+            await store.close()
+
+
+async def sync_put_rate(directory: str, writers: int, seconds: float) -> float:
+    with tempfile.TemporaryDirectory(dir=directory) as root:
+        store = await MessageStore.open(settings(root, flushDiskType="SYNC_FLUSH"))
+        deadline = time.perf_counter() + seconds
+        counts = [0] * writers
+
+        async def writer(n: int) -> None:
+            m = [message(n, n % 4)]
+            while time.perf_counter() < deadline and counts[n] < 1_000_000:
+                await store.put(m)
+                counts[n] += 1
+
+        try:
+            start = time.perf_counter()
+            await asyncio.gather(*(writer(n) for n in range(writers)))
+            return sum(counts) / (time.perf_counter() - start)
+        finally:
+            await store.close()
+
+
+def read_and_lookup(directory: str, reps: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(dir=directory) as root:
+        store = Store(root)
+        for i in range(0, 200_000, 32):
+            store.put([message(i + j) for j in range(32)])
+        reads = []
+        for _ in range(reps):
+            got, offset, start = 0, 0, time.perf_counter()
+            while offset < 200_000:
+                _, next_offset, _, _, _, count = store.get(
+                    "BenchTopic", 0, offset, 32, 1 << 20, None
+                )
+                got += count
+                offset = next_offset
+            reads.append(got / (time.perf_counter() - start))
+        latencies = []
+        for i in range(10_000):
+            key = f"order-{(i * 7919) % 200_000}"
+            start = time.perf_counter()
+            hits = store.query_by_key("BenchTopic", key, 32, 0, 2**63 - 1)
+            latencies.append((time.perf_counter() - start) * 1000)
+            assert len(hits) == 1, key
+        store.close()
+    latencies.sort()
+    return {
+        "read_msgs_per_s": {"median": statistics.median(reads), "min": min(reads)},
+        "key_lookup_p50_ms": latencies[len(latencies) // 2],
+        "key_lookup_p99_ms": latencies[int(len(latencies) * 0.99)],
+    }
+
+
+WRITER = """
+import os, sys
+from rmq._store import Store
+root, gib = sys.argv[1], float(sys.argv[2])
+store = Store(root)
+body = b"x" * 1024
+batch = [("BenchTopic", i % 8, body, b"KEYS\\x01k%d" % i, 0, 0, 0, bytes(8), bytes(8), 0, 0)
+         for i in range(64)]
+written, marks = 0, [1.0, 2.0]
+while written < gib * (1 << 30):
+    store.put(batch)
+    written += 64 * 1150
+    if marks and written >= marks[0] * (1 << 30):
+        rss = [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]
+        print(f"RSS {marks.pop(0)} {int(rss) / 1024:.1f}", flush=True)
+print("READY", flush=True)
+sys.stdin.read()
+"""
+
+
+def crash_and_recover(directory: str, gib: float) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(dir=directory) as root:
+        child = subprocess.Popen(
+            [sys.executable, "-c", WRITER, root, str(gib)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        rss: dict[str, float] = {}
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.startswith("RSS"):
+                _, mark, mib = line.split()
+                rss[f"{mark}_gib"] = float(mib)
+            if line.startswith("READY"):
+                break
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert os.path.exists(os.path.join(root, "abort"))
+        start = time.perf_counter()
+        store = Store(root)
+        recovery_s = time.perf_counter() - start
+        _, max_offset = store.commitlog_offsets()
+        store.close()
+    return {"recovery_s": recovery_s, "recovered_bytes": max_offset, "writer_rss_mib": rss}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--recovery-gib", type=float, default=1.0)
+    parser.add_argument("--dir", default=None, help="where to write (default: a temp dir)")
+    args = parser.parse_args()
+    directory = args.dir or tempfile.mkdtemp(prefix="rmq-store-bench-")
+    s = args.seconds
+
+    seq = median_of(args.reps, lambda: seq_write_bandwidth(directory))
+    sync_rate = median_of(args.reps, lambda: fdatasync_rate(directory, s))
+    single = median_of(args.reps, lambda: asyncio.run(async_put_rate(directory, 1, s)))
+    batch = median_of(args.reps, lambda: asyncio.run(async_put_rate(directory, 32, s)))
+    synced = median_of(args.reps, lambda: asyncio.run(sync_put_rate(directory, 64, s)))
+    reads = read_and_lookup(directory, args.reps)
+    recovery = crash_and_recover(directory, args.recovery_gib)
+
+    record_mb = 1.15e-3  # a 1 KiB body with its header and properties, in MB
+    ceiling_sync = sync_rate["median"] * 64
+    result = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "ceilings": {"seq_write_mb_per_s": seq, "fdatasync_per_s": sync_rate},
+        "async_put_single": {**single, "mb_per_s": single["median"] * record_mb},
+        "async_put_batch32": {
+            **batch,
+            "mb_per_s": batch["median"] * record_mb,
+            "fraction_of_seq_write": batch["median"] * record_mb / seq["median"],
+        },
+        "sync_put_64_writers": {
+            **synced,
+            "msgs_per_fsync": synced["median"] / sync_rate["median"],
+            "fraction_of_group_commit_ceiling": synced["median"] / ceiling_sync,
+        },
+        **reads,
+        **recovery,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"store-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
