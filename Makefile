@@ -58,7 +58,7 @@ bench: install  ## pytest-benchmark micro benchmarks
 bench-e2e: install compat-deps  ## rmq against Apache RocketMQ on this machine (route lookups)
 	$(PY) -m bench.e2e.namesrv_routes
 
-run: install  ## start a single node (NameServer on 9876) in the foreground
+run: install  ## start a single node (NameServer on 9876, broker on 10911) in the foreground
 	$(VENV)/bin/rmq-standalone
 
 clean:  ## remove build output

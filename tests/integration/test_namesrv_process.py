@@ -15,12 +15,10 @@ from rmq.remoting.client import RemotingClient
 from rmq.remoting.command import RemotingCommand, SerializeType, request
 from rmq.remoting.frame import encode
 from tests.harness.processes import (
-    BIN,
     ServerProcess,
     free_port,
     running_namesrv,
     start_namesrv,
-    start_process,
 )
 
 pytestmark = pytest.mark.integration
@@ -336,22 +334,3 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
         with pytest.raises(RuntimeError, match="startup failed"):
             start_namesrv(tmp_path, port=port)
-
-
-async def test_standalone_serves_a_namesrv_and_says_there_is_no_broker(tmp_path: Path) -> None:
-    port = free_port()
-    server = start_process(
-        [str(BIN / "rmq-standalone"), "-n", str(port)], tmp_path, port, "boot success"
-    )
-    try:
-        client = RemotingClient()
-        reply = await client.invoke(server.addr, request(RequestCode.GET_BROKER_CLUSTER_INFO))
-        await client.close()
-        assert reply.code == ResponseCode.SUCCESS
-        for _ in range(50):
-            if any("no broker" in line for line in server.output):
-                break
-            await asyncio.sleep(0.05)
-        assert any("NameServer only" in line for line in server.output)
-    finally:
-        assert server.stop() == 0

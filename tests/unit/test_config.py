@@ -174,13 +174,6 @@ def test_broker_m_prints_only_important_settings(tmp_path: Path) -> None:
     assert "serverSelectorThreads" not in keys
 
 
-def test_broker_without_a_broker_core_says_so_and_exits_nonzero(tmp_path: Path) -> None:
-    result = run_cli("rmq-broker", "-c", str(ROOT / "conf" / "broker.conf"), home=tmp_path)
-    assert result.returncode == 2
-    assert "no broker yet" in result.stderr
-    assert not (tmp_path / "store").exists()
-
-
 def test_broker_with_a_bad_file_exits_with_one_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.properties"
     path.write_text("listenPort=ten\n")

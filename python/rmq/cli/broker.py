@@ -1,9 +1,4 @@
-"""``rmq-broker``: a broker (Java: ``BrokerStartup``, same flags).
-
-The broker itself arrives with issue #5. Until then this command does everything up to
-the point of serving: it reads and checks the configuration exactly as the broker will,
-prints it with ``-p``/``-m``, and then says plainly that it cannot start yet.
-"""
+"""``rmq-broker``: a broker (Java: ``BrokerStartup``, same flags)."""
 
 import sys
 
@@ -73,9 +68,25 @@ def main(
     if print_config or print_important:
         click.echo(print_settings(models, important_only=print_important and not print_config))
         sys.exit(0)
-    click.echo(
-        "rmq-broker: the configuration is valid, but this build has no broker yet "
-        "(the broker core is issue #5); nothing was started",
-        err=True,
-    )
-    sys.exit(2)
+    run_broker(config, models)
+
+
+def run_broker(config: ConfigInput, models: list[JavaSettings]) -> None:
+    import logging
+
+    from rmq.broker.app import BrokerApp, boot_line
+    from rmq.cli.runner import serve_service
+    from rmq.logs import setup_logging
+
+    setup_logging("broker")
+    for warning in config.warnings(MODELS):
+        logging.getLogger(__name__).warning(warning)
+    app = BrokerApp(config, models)
+
+    def booted() -> None:
+        assert app.ctx is not None
+        line = boot_line(app.broker.broker_name, app.ctx.addr, app.broker.namesrv_addr)
+        logging.getLogger(__name__).info(line)
+        click.echo(line)
+
+    serve_service(lambda: app, booted)

@@ -1,10 +1,10 @@
 """``rmq-standalone``: a NameServer and a broker in one process, for a first try and tests.
 
-This build has the NameServer only (the broker core is issue #5): it starts it on 9876
-and says on stdout that no broker runs, rather than pretending one does.
-"""
+The broker registers with the in-process NameServer over loopback exactly as a separate
+broker would, so clients see an ordinary one-node cluster."""
 
 import logging
+import sys
 
 import click
 
@@ -16,16 +16,52 @@ log = logging.getLogger(__name__)
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-n", "--namesrvPort", "namesrv_port", default=9876, show_default=True,
               type=click.IntRange(1, 65535), help="NameServer listen port")  # fmt: skip
-def main(namesrv_port: int) -> None:
-    """Start a single rmq node (NameServer; the broker arrives with issue #5)."""
-    from rmq.cli.runner import read_config, serve_service
+@click.option("-b", "--brokerPort", "broker_port", default=10911, show_default=True,
+              type=click.IntRange(1, 65534), help="broker listen port")  # fmt: skip
+@click.option("-c", "--configFile", "config_file", help="Broker config properties file")
+def main(namesrv_port: int, broker_port: int, config_file: str | None) -> None:
+    """Start a single rmq node: a NameServer and a broker (store in ~/store)."""
+    from rmq.broker.app import BrokerApp, boot_line
+    from rmq.cli.broker import load_broker_settings
+    from rmq.cli.runner import read_config, serve
+    from rmq.config.loader import ConfigError
     from rmq.namesrv.app import BOOT_LINE, NamesrvApp
 
-    config = read_config(None, {}, {"listenPort": str(namesrv_port), "bindAddress": "127.0.0.1"})
-    setup_logging("namesrv")
+    namesrv_config = read_config(
+        None, {}, {"listenPort": str(namesrv_port), "bindAddress": "127.0.0.1"}
+    )
+    namesrv_addr = f"127.0.0.1:{namesrv_port}"
+    broker_config = read_config(
+        config_file,
+        {"namesrvAddr": namesrv_addr},
+        {"listenPort": str(broker_port), "brokerIP1": "127.0.0.1", "brokerIP2": "127.0.0.1",
+         "brokerName": "broker-a"},
+    )  # fmt: skip
+    try:
+        models = load_broker_settings(broker_config)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    setup_logging("standalone")
+    apps: list[NamesrvApp | BrokerApp] = []
+
+    async def start() -> None:
+        namesrv = NamesrvApp(namesrv_config)
+        apps.append(namesrv)
+        await namesrv.start()
+        broker = BrokerApp(broker_config, models)
+        apps.append(broker)
+        await broker.start()
+
+    async def stop() -> None:
+        for app in reversed(apps):
+            await app.stop()
 
     def booted() -> None:
         click.echo(BOOT_LINE)
-        click.echo("rmq-standalone: no broker in this build yet (issue #5); NameServer only")
+        broker = apps[-1]
+        assert isinstance(broker, BrokerApp)
+        assert broker.ctx is not None
+        click.echo(boot_line(broker.broker.broker_name, broker.ctx.addr, namesrv_addr))
 
-    serve_service(lambda: NamesrvApp(config), booted)
+    serve(start, stop, booted)

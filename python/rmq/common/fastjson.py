@@ -182,3 +182,9 @@ class _Lenient:
         if as_key:
             return word
         raise self.fail(f"unexpected word {word!r}")
+
+
+def dumps_object_keyed(entries: list[tuple[dict[str, Any], Any]]) -> bytes:
+    """A map whose keys are objects, written as fastjson does (``{{...}:value}``): the
+    form mqadmin's topicStatus, consumerProgress and resetOffsetByTime parse."""
+    return b"{" + b",".join(dumps(k) + b":" + dumps(v) for k, v in entries) + b"}"

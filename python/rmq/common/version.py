@@ -7,6 +7,8 @@ from typing import Final
 
 #: V3_0_11: REGISTER_BROKER bodies from senders at or above it are RegisterBrokerBody JSON.
 V3_0_11: Final = 37
+#: V3_4_9: a broker honours maxReconsumeTimes from send headers of senders above it.
+V3_4_9: Final = 121
 #: V4_1_0_SNAPSHOT: a Java consumer refuses SQL92 filters against servers below it.
 V4_1_0_SNAPSHOT: Final = 232
 #: V4_9_4: a NameServer answers standard (quoted-key) route JSON to requests at or above it.

@@ -132,12 +132,16 @@ class JavaSettings(BaseSettings):
             keys.update(legacy)
         return keys
 
-    def to_java_properties(self) -> dict[str, str]:
-        """Every setting under its Java key, as text (for ``-p`` and GET_*_CONFIG)."""
+    def to_java_properties(self, *, skip_unset: bool = False) -> dict[str, str]:
+        """Every setting under its Java key, as text (for ``-p`` and GET_*_CONFIG).
+
+        ``skip_unset`` leaves out settings with no value, for files read back later: an
+        empty value there would be read as an empty path, not as "unset"."""
         out: dict[str, str] = {}
         for key, value in self.model_dump(by_alias=True, mode="json").items():
             if value is None:
-                out[key] = ""
+                if not skip_unset:
+                    out[key] = ""
             elif isinstance(value, bool):
                 out[key] = "true" if value else "false"
             else:

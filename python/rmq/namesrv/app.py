@@ -85,7 +85,12 @@ class NamesrvApp:
         self._input = merged
         write_atomically(
             Path(self.namesrv.config_store_path),
-            format_properties(self.config_snapshot()).encode(),
+            format_properties(
+                {
+                    **self.namesrv.to_java_properties(skip_unset=True),
+                    **self.server_config.to_java_properties(skip_unset=True),
+                }
+            ).encode(),
         )
 
     def _channel_closed(self, conn: Connection) -> None:

@@ -33,6 +33,9 @@ class RemotingCommand:
     ext_fields: dict[str, str] | None = None
     body: bytes | None = None
     serialize_type: SerializeType = SerializeType.JSON
+    #: ``time.monotonic()`` when the frame was read (not on the wire): how long a request
+    #: waited before a handler saw it, which is what broker flow control measures.
+    received_at: float = field(default=0.0, compare=False, repr=False)
 
     @property
     def is_response(self) -> bool:

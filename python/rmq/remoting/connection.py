@@ -59,7 +59,7 @@ class Connection(asyncio.Protocol):
             self.peer = f"{peer[0]}:{peer[1]}"
 
     def data_received(self, data: bytes) -> None:
-        self.last_active = time.monotonic()
+        now = self.last_active = time.monotonic()
         try:
             commands = self._decoder.feed(data)
         except FrameError as exc:
@@ -72,6 +72,7 @@ class Connection(asyncio.Protocol):
                 if future is not None and not future.done():
                     future.set_result(cmd)
             else:
+                cmd.received_at = now
                 self._backlog.append(cmd)
         self._drain_backlog()
 

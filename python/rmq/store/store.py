@@ -184,4 +184,5 @@ def open_engine(config: MessageStoreConfig) -> Store:
 
 
 def _path(value: str | None) -> str | None:
-    return None if value is None else os.path.expanduser(value)
+    # An empty value (``storePathCommitLog=`` in a file) means the default under the root.
+    return os.path.expanduser(value) if value else None

@@ -11,7 +11,21 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
 import org.apache.rocketmq.broker.out.BrokerOuterAPI;
+import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
+import org.apache.rocketmq.client.consumer.DefaultMQPullConsumer;
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.PullResult;
+import org.apache.rocketmq.client.consumer.PullStatus;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.producer.SendCallback;
+import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
+import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.MessageQueueSelector;
 import org.apache.rocketmq.client.producer.SendResult;
@@ -41,6 +55,14 @@ import org.apache.rocketmq.remoting.protocol.SerializeType;
  * route NS TOPIC                     look a route up with the official client
  * produce NS TOPIC COUNT              send COUNT messages (tags TagA/TagB, keys fixture-key-N),
  *                                    printing one SENT line per SendResult
+ * send NS TOPIC MODE COUNT           send COUNT messages with MODE sync|async|oneway|batch
+ *                                    (tags TagA/TagB, keys MODE-key-N, property idx=N)
+ * push NS TOPIC GROUP MODEL EXPR COUNT SECONDS
+ *                                    DefaultMQPushConsumer (CLUSTERING|BROADCASTING, tag
+ *                                    expression) from the first offset; one RECV line per
+ *                                    message until COUNT arrived or SECONDS passed
+ * litepull NS TOPIC GROUP COUNT SECONDS   DefaultLitePullConsumer, RECV lines likewise
+ * pull NS TOPIC GROUP COUNT          DefaultMQPullConsumer from offset 0 of every queue
  * </pre>
  */
 public final class RmqCompat {
@@ -61,6 +83,19 @@ public final class RmqCompat {
                 break;
             case "produce":
                 produce(args[1], args[2], Integer.parseInt(args[3]));
+                break;
+            case "send":
+                send(args[1], args[2], args[3], Integer.parseInt(args[4]));
+                break;
+            case "push":
+                push(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]),
+                    Integer.parseInt(args[7]));
+                break;
+            case "litepull":
+                litePull(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+                break;
+            case "pull":
+                pull(args[1], args[2], args[3], Integer.parseInt(args[4]));
                 break;
             default:
                 throw new IllegalArgumentException("unknown command " + args[0]);
@@ -173,6 +208,147 @@ public final class RmqCompat {
         } finally {
             producer.shutdown();
         }
+    }
+
+    private static Message message(String topic, String mode, int i) {
+        String body = mode + " body " + i + " " + "y".repeat(i % 5 * 30);
+        Message msg = new Message(topic, i % 2 == 0 ? "TagA" : "TagB", mode + "-key-" + i,
+            body.getBytes(StandardCharsets.UTF_8));
+        msg.putUserProperty("idx", Integer.toString(i));
+        return msg;
+    }
+
+    private static void send(String ns, String topic, String mode, int count) throws Exception {
+        DefaultMQProducer producer = new DefaultMQProducer("compat_send_" + mode);
+        producer.setNamesrvAddr(ns);
+        producer.start();
+        try {
+            if (mode.equals("batch")) {
+                List<Message> batch = new ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    batch.add(message(topic, mode, i));
+                }
+                SendResult r = producer.send(batch);
+                System.out.println("SENT batch " + r.getSendStatus() + " " + r.getMessageQueue().getQueueId()
+                    + " " + r.getQueueOffset() + " " + r.getMsgId());
+                return;
+            }
+            CountDownLatch done = new CountDownLatch(count);
+            for (int i = 0; i < count; i++) {
+                Message msg = message(topic, mode, i);
+                final int index = i;
+                if (mode.equals("sync")) {
+                    SendResult r = producer.send(msg);
+                    System.out.println("SENT " + i + " " + r.getSendStatus() + " " + r.getMsgId() + " "
+                        + r.getOffsetMsgId());
+                    done.countDown();
+                } else if (mode.equals("async")) {
+                    producer.send(msg, new SendCallback() {
+                        @Override
+                        public void onSuccess(SendResult r) {
+                            System.out.println("SENT " + index + " " + r.getSendStatus() + " " + r.getMsgId());
+                            done.countDown();
+                        }
+
+                        @Override
+                        public void onException(Throwable e) {
+                            System.out.println("FAILED " + index + " " + e);
+                            done.countDown();
+                        }
+                    });
+                } else {
+                    producer.sendOneway(msg);
+                    System.out.println("SENT " + i + " ONEWAY");
+                    done.countDown();
+                }
+            }
+            done.await(60, TimeUnit.SECONDS);
+        } finally {
+            producer.shutdown();
+        }
+    }
+
+    private static synchronized void printReceived(MessageExt m) {
+        System.out.println("RECV " + m.getTopic() + " " + m.getQueueId() + " " + m.getQueueOffset() + " "
+            + m.getTags() + " " + m.getKeys() + " " + m.getUserProperty("idx") + " "
+            + m.getReconsumeTimes() + " " + new String(m.getBody(), StandardCharsets.UTF_8).replace(' ', '_'));
+        System.out.flush();
+    }
+
+    private static void push(String ns, String topic, String group, String model, String expr, int count,
+                             int seconds) throws Exception {
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group);
+        consumer.setNamesrvAddr(ns);
+        consumer.setMessageModel(MessageModel.valueOf(model));
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.setInstanceName(group + "-" + ProcessHandle.current().pid());
+        consumer.subscribe(topic, expr);
+        CountDownLatch done = new CountDownLatch(count);
+        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+            for (MessageExt m : msgs) {
+                printReceived(m);
+                done.countDown();
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        consumer.start();
+        System.out.println("STARTED");
+        System.out.flush();
+        boolean all = done.await(seconds, TimeUnit.SECONDS);
+        // Let the final offsets reach the broker before shutdown persists them.
+        Thread.sleep(200);
+        consumer.shutdown();
+        System.out.println(all ? "DONE" : "TIMEOUT");
+    }
+
+    private static void litePull(String ns, String topic, String group, int count, int seconds) throws Exception {
+        DefaultLitePullConsumer consumer = new DefaultLitePullConsumer(group);
+        consumer.setNamesrvAddr(ns);
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.subscribe(topic, "*");
+        consumer.start();
+        int received = 0;
+        long deadline = System.currentTimeMillis() + seconds * 1000L;
+        try {
+            while (received < count && System.currentTimeMillis() < deadline) {
+                for (MessageExt m : consumer.poll(1000)) {
+                    printReceived(m);
+                    received++;
+                }
+            }
+        } finally {
+            consumer.shutdown();
+        }
+        System.out.println(received >= count ? "DONE" : "TIMEOUT");
+    }
+
+    private static void pull(String ns, String topic, String group, int count) throws Exception {
+        DefaultMQPullConsumer consumer = new DefaultMQPullConsumer(group);
+        consumer.setNamesrvAddr(ns);
+        consumer.start();
+        int received = 0;
+        try {
+            for (MessageQueue mq : consumer.fetchSubscribeMessageQueues(topic)) {
+                long offset = 0;
+                while (true) {
+                    PullResult r = consumer.pull(mq, "*", offset, 32);
+                    if (r.getPullStatus() != PullStatus.FOUND) {
+                        System.out.println("QUEUE " + mq.getQueueId() + " " + r.getPullStatus() + " next="
+                            + r.getNextBeginOffset() + " max=" + r.getMaxOffset());
+                        break;
+                    }
+                    for (MessageExt m : r.getMsgFoundList()) {
+                        printReceived(m);
+                        received++;
+                    }
+                    offset = r.getNextBeginOffset();
+                }
+                consumer.updateConsumeOffset(mq, offset);
+            }
+        } finally {
+            consumer.shutdown();
+        }
+        System.out.println(received >= count ? "DONE" : "SHORT " + received);
     }
 
     private static void route(String ns, String topic) throws Exception {

@@ -1,0 +1,1 @@
+"""The broker: request handling over the Rust store (Java: ``BrokerController``)."""

@@ -1,0 +1,37 @@
+"""What every request processor of one broker shares: settings, store and tables."""
+
+import random
+from dataclasses import dataclass, field
+
+from rmq.broker.clients import ClientRegistry
+from rmq.broker.groups import GroupTable
+from rmq.broker.long_polling import PullHolds
+from rmq.broker.offsets import OffsetTable
+from rmq.broker.stats import BrokerStats
+from rmq.broker.topics import TopicTable
+from rmq.config.broker import BrokerConfig
+from rmq.config.network import NettyServerConfig
+from rmq.config.store import BrokerRole, MessageStoreConfig
+from rmq.store.store import MessageStore
+
+
+@dataclass(slots=True)
+class BrokerContext:
+    broker: BrokerConfig
+    server: NettyServerConfig
+    store_config: MessageStoreConfig
+    store: MessageStore
+    topics: TopicTable
+    groups: GroupTable
+    offsets: OffsetTable
+    clients: ClientRegistry
+    holds: PullHolds
+    stats: BrokerStats = field(default_factory=BrokerStats)
+    rng: random.Random = field(default_factory=random.Random)
+    #: ``brokerIP1:port`` and its record form, set once the listener is bound.
+    addr: str = ""
+    store_host: bytes = bytes(8)
+
+    @property
+    def is_slave(self) -> bool:
+        return self.store_config.broker_role is BrokerRole.SLAVE

@@ -1,0 +1,64 @@
+"""Consumer offsets (Java: ``ConsumerOffsetManager``): ``topic@group`` -> queue id -> next
+offset to consume, persisted to ``config/consumerOffset.json`` every flushConsumerOffsetInterval
+and at shutdown."""
+
+from pathlib import Path
+from typing import Any
+
+from rmq.broker.json_config import JsonConfigFile
+
+SEPARATOR = "@"
+
+
+class OffsetTable:
+    def __init__(self, path: Path) -> None:
+        self._file = JsonConfigFile(path)
+        self.offsets: dict[str, dict[int, int]] = {}
+        self._dirty = False
+
+    def load(self) -> None:
+        data = self._file.load()
+        if data is None:
+            return
+        for key, queues in (data.get("offsetTable") or {}).items():
+            self.offsets[str(key)] = {int(q): int(o) for q, o in queues.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"offsetTable": self.offsets}
+
+    def persist(self, *, force: bool = False) -> None:
+        if self._dirty or force:
+            self._dirty = False
+            self._file.persist(self.to_json())
+
+    def commit(self, group: str, topic: str, queue_id: int, offset: int) -> None:
+        self.offsets.setdefault(f"{topic}{SEPARATOR}{group}", {})[queue_id] = offset
+        self._dirty = True
+
+    def query(self, group: str, topic: str, queue_id: int) -> int:
+        """-1 when the group has no offset for the queue."""
+        return self.offsets.get(f"{topic}{SEPARATOR}{group}", {}).get(queue_id, -1)
+
+    def groups_of_topic(self, topic: str) -> set[str]:
+        return {
+            key.split(SEPARATOR, 1)[1]
+            for key in self.offsets
+            if key.split(SEPARATOR, 1)[0] == topic
+        }
+
+    def topics_of_group(self, group: str) -> set[str]:
+        return {
+            key.split(SEPARATOR, 1)[0]
+            for key in self.offsets
+            if key.split(SEPARATOR, 1)[1:] == [group]
+        }
+
+    def table(self, group: str, topic: str) -> dict[int, int]:
+        return dict(self.offsets.get(f"{topic}{SEPARATOR}{group}", {}))
+
+    def remove_group(self, group: str, topic: str | None = None) -> None:
+        for key in list(self.offsets):
+            t, _, g = key.partition(SEPARATOR)
+            if g == group and (topic is None or t == topic):
+                del self.offsets[key]
+                self._dirty = True

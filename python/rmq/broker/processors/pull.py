@@ -1,0 +1,197 @@
+"""PULL_MESSAGE with long polling (Java: ``PullMessageProcessor``).
+
+The checks run in Java's order; a pull that finds nothing new and carries the SUSPEND flag
+is held in :class:`~rmq.broker.long_polling.PullHolds` and then executed once more."""
+
+import logging
+from typing import Final
+
+from rmq.broker.context import BrokerContext
+from rmq.broker.subscription import EXPRESSION_TAG, Subscription, SubscriptionParseError
+from rmq.common.codes import RequestCode, ResponseCode
+from rmq.common.perm import is_readable
+from rmq.remoting.command import RemotingCommand
+from rmq.remoting.connection import Connection
+from rmq.remoting.dispatch import Dispatcher, HandlerResult
+from rmq.remoting.errors import RequestError
+from rmq.remoting.fields import optional_long, required, required_int, required_long
+from rmq.store.results import GetResult, GetStatus
+
+log = logging.getLogger(__name__)
+
+FLAG_COMMIT_OFFSET: Final = 0x1
+FLAG_SUSPEND: Final = 0x2
+FLAG_SUBSCRIPTION: Final = 0x4
+FLAG_CLASS_FILTER: Final = 0x8
+MASTER_ID: Final = 0
+
+_CODE: Final = {
+    GetStatus.FOUND: ResponseCode.SUCCESS,
+    GetStatus.NO_MATCHED_MESSAGE: ResponseCode.PULL_RETRY_IMMEDIATELY,
+    GetStatus.MESSAGE_WAS_REMOVING: ResponseCode.PULL_RETRY_IMMEDIATELY,
+    GetStatus.OFFSET_FOUND_NULL: ResponseCode.PULL_NOT_FOUND,
+    GetStatus.OFFSET_OVERFLOW_ONE: ResponseCode.PULL_NOT_FOUND,
+    GetStatus.OFFSET_OVERFLOW_BADLY: ResponseCode.PULL_OFFSET_MOVED,
+    GetStatus.OFFSET_TOO_SMALL: ResponseCode.PULL_OFFSET_MOVED,
+}
+
+
+class PullProcessor:
+    def __init__(self, ctx: BrokerContext) -> None:
+        self._ctx = ctx
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        dispatcher.register(RequestCode.PULL_MESSAGE, self.pull)
+
+    def pull(self, conn: Connection, req: RemotingCommand) -> HandlerResult:
+        ctx = self._ctx
+        group = required(req, "consumerGroup")
+        topic = required(req, "topic")
+        queue_id = required_int(req, "queueId")
+        offset = required_long(req, "queueOffset")
+        max_nums = required_int(req, "maxMsgNums")
+        sys_flag = required_int(req, "sysFlag")
+        commit_offset = required_long(req, "commitOffset")
+        suspend_ms = required_long(req, "suspendTimeoutMillis")
+        sub_version = optional_long(req, "subVersion", 0)
+
+        if not is_readable(ctx.broker.broker_permission):
+            raise RequestError(
+                ResponseCode.NO_PERMISSION,
+                f"the broker[{ctx.broker.broker_ip1}] pulling message is forbidden",
+            )
+        group_config = ctx.groups.find(group)
+        if group_config is None:
+            raise RequestError(
+                ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST,
+                f"subscription group [{group}] does not exist",
+            )
+        if not group_config.consume_enable:
+            raise RequestError(
+                ResponseCode.NO_PERMISSION, f"subscription group no permission, {group}"
+            )
+        config = ctx.topics.get(topic)
+        if config is None:
+            raise RequestError(
+                ResponseCode.TOPIC_NOT_EXIST,
+                f"topic[{topic}] not exist, apply first please!",
+            )
+        if not is_readable(config.perm):
+            raise RequestError(
+                ResponseCode.NO_PERMISSION, f"the topic[{topic}] pulling message is forbidden"
+            )
+        if queue_id < 0 or queue_id >= config.read_queue_nums:
+            raise RequestError(
+                ResponseCode.SYSTEM_ERROR,
+                f"queueId[{queue_id}] is illegal, topic:[{topic}] "
+                f"topicConfig.readQueueNums:[{config.read_queue_nums}] consumer:[{conn.peer}]",
+            )
+        if sys_flag & FLAG_SUBSCRIPTION:
+            try:
+                sub = Subscription.parse(
+                    topic, req.field("subscription"), req.field("expressionType"), sub_version
+                )
+            except SubscriptionParseError as exc:
+                raise RequestError(
+                    ResponseCode.SUBSCRIPTION_PARSE_FAILED,
+                    f"parse the consumer's subscription failed: {exc}",
+                ) from None
+        else:
+            info = ctx.clients.consumer_group(group)
+            if info is None:
+                raise RequestError(
+                    ResponseCode.SUBSCRIPTION_NOT_EXIST,
+                    f"the consumer's group info not exist, group: {group}",
+                )
+            if not group_config.consume_broadcast_enable and info.message_model == "BROADCASTING":
+                raise RequestError(
+                    ResponseCode.NO_PERMISSION,
+                    f"the consumer group[{group}] can not consume by broadcast way",
+                )
+            found = info.subscriptions.get(topic)
+            if found is None:
+                raise RequestError(
+                    ResponseCode.SUBSCRIPTION_NOT_EXIST,
+                    f"the consumer's subscription not exist, group: {group} topic: {topic}",
+                )
+            if found.sub_version < sub_version:
+                raise RequestError(
+                    ResponseCode.SUBSCRIPTION_NOT_LATEST,
+                    f"the consumer's subscription not latest, group: {group}",
+                )
+            sub = found
+        if sub.expression_type != EXPRESSION_TAG and not ctx.broker.enable_property_filter:
+            raise RequestError(
+                ResponseCode.SYSTEM_ERROR,
+                f"The broker does not support consumer to filter message by {sub.expression_type}",
+            )
+        if sys_flag & FLAG_COMMIT_OFFSET and not ctx.is_slave:
+            ctx.offsets.commit(group, topic, queue_id, commit_offset)
+
+        result = self._get(topic, queue_id, offset, max_nums, sub)
+        code = self._code(result, offset)
+        if code == ResponseCode.PULL_NOT_FOUND and sys_flag & FLAG_SUSPEND:
+            hold = (
+                suspend_ms
+                if ctx.broker.long_polling_enable
+                else ctx.broker.short_polling_time_mills
+            )
+            return self._held(req, topic, queue_id, offset, max_nums, sub, hold / 1000)
+        return self._answer(req, result, code)
+
+    async def _held(
+        self, req: RemotingCommand, topic: str, queue_id: int, offset: int, max_nums: int,
+        sub: Subscription, timeout: float,
+    ) -> RemotingCommand:  # fmt: skip
+        await self._ctx.holds.hold(topic, queue_id, offset, timeout)
+        result = self._get(topic, queue_id, offset, max_nums, sub)
+        return self._answer(req, result, self._code(result, offset))
+
+    def _get(
+        self, topic: str, queue_id: int, offset: int, max_nums: int, sub: Subscription
+    ) -> GetResult:
+        store = self._ctx.store_config
+        count = max(1, min(max_nums, store.max_transfer_count_on_message_in_memory))
+        return self._ctx.store.get(
+            topic,
+            queue_id,
+            offset,
+            count,
+            store.max_transfer_bytes_on_message_in_memory,
+            sub.tag_codes,
+        )
+
+    def _code(self, result: GetResult, offset: int) -> int:
+        status = result.status
+        if status in (GetStatus.NO_MESSAGE_IN_QUEUE, GetStatus.NO_MATCHED_LOGIC_QUEUE):
+            code: int = (
+                ResponseCode.PULL_OFFSET_MOVED if offset != 0 else ResponseCode.PULL_NOT_FOUND
+            )
+        else:
+            code = _CODE[status]
+        slave_lenient = self._ctx.is_slave and not self._ctx.store_config.offset_check_in_slave
+        if code == ResponseCode.PULL_OFFSET_MOVED and slave_lenient:
+            code = ResponseCode.PULL_RETRY_IMMEDIATELY
+        return code
+
+    def _answer(self, req: RemotingCommand, result: GetResult, code: int) -> RemotingCommand:
+        next_begin = result.next_begin_offset
+        slave_lenient = self._ctx.is_slave and not self._ctx.store_config.offset_check_in_slave
+        if slave_lenient and code != ResponseCode.SUCCESS:
+            next_begin = int(req.field("queueOffset") or 0)
+        ext = {
+            "suggestWhichBrokerId": str(MASTER_ID),
+            "nextBeginOffset": str(next_begin),
+            "minOffset": str(result.min_offset),
+            "maxOffset": str(result.max_offset),
+        }
+        if code == ResponseCode.SUCCESS:
+            self._ctx.stats.get.total += result.count
+            return req.answer(code, result.status.name, ext, result.buffer)
+        if code == ResponseCode.PULL_OFFSET_MOVED:
+            log.warning(
+                "pull offset moved: group=%s topic=%s queue=%s request=%s next=%d",
+                req.field("consumerGroup"), req.field("topic"), req.field("queueId"),
+                req.field("queueOffset"), next_begin,
+            )  # fmt: skip
+        return req.answer(code, result.status.name, ext)

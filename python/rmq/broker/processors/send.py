@@ -1,0 +1,423 @@
+"""SEND_MESSAGE (V1 header), SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (short header names).
+
+Java: ``SendMessageProcessor`` with ``AbstractSendMessageProcessor.msgCheck``; the checks
+run in the same order so a client sees the same code for the same mistake."""
+
+import functools
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Final
+
+from rmq.broker.context import BrokerContext
+from rmq.common import topic as names
+from rmq.common.batch import BatchDecodeError, decode_batch
+from rmq.common.codes import RequestCode, ResponseCode
+from rmq.common.message import (
+    NAME_VALUE_SEPARATOR,
+    PROPERTY_SEPARATOR,
+    decode_properties,
+    encode_properties,
+)
+from rmq.common.message_id import host_bytes, offset_msg_id
+from rmq.common.perm import PERM_READ, PERM_WRITE, is_writeable
+from rmq.common.route import TopicConfig
+from rmq.common.version import V3_4_9
+from rmq.remoting.command import RemotingCommand
+from rmq.remoting.connection import Connection
+from rmq.remoting.dispatch import Dispatcher
+from rmq.remoting.errors import RequestError
+from rmq.remoting.fields import optional_bool, optional_int, required, required_int, required_long
+from rmq.store.results import PutResult, PutStatus
+from rmq.store.store import MessageInput
+
+log = logging.getLogger(__name__)
+
+#: SendMessageRequestHeaderV2's one-letter names for the V1 field names.
+V2_NAMES: Final = {
+    "producerGroup": "a",
+    "topic": "b",
+    "defaultTopic": "c",
+    "defaultTopicQueueNums": "d",
+    "queueId": "e",
+    "sysFlag": "f",
+    "bornTimestamp": "g",
+    "flag": "h",
+    "properties": "i",
+    "reconsumeTimes": "j",
+    "unitMode": "k",
+    "maxReconsumeTimes": "l",
+    "batch": "m",
+}
+
+#: Topics no producer may write to directly (TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET).
+NOT_ALLOWED_SEND: Final = frozenset(
+    {
+        names.SCHEDULE_TOPIC,
+        names.TRANS_HALF_TOPIC,
+        names.TRANS_OP_HALF_TOPIC,
+        names.TRANS_CHECK_MAX_TIME_TOPIC,
+        names.SELF_TEST_TOPIC,
+        names.OFFSET_MOVED_EVENT,
+    }
+)
+
+PROPERTY_CLUSTER: Final = "CLUSTER"
+PROPERTY_WAIT: Final = "WAIT"
+PROPERTY_TRANSACTION_PREPARED: Final = "TRAN_MSG"
+PROPERTY_REAL_TOPIC: Final = "REAL_TOPIC"
+PROPERTY_REAL_QUEUE_ID: Final = "REAL_QID"
+PROPERTY_MAX_RECONSUME_TIMES: Final = "MAX_RECONSUME_TIMES"
+TRANSACTION_PREPARED_TYPE: Final = 0x4
+TRANSACTION_TYPE_MASK: Final = 0xC
+MULTI_TAGS_FLAG: Final = 0x2
+DLQ_QUEUE_NUMS: Final = 1
+
+_BUSY: Final = "[PC_SYNCHRONIZED]broker busy, start flow control for a while"
+_STATUS_REPLY: Final[dict[PutStatus, tuple[int, str | None]]] = {
+    PutStatus.PUT_OK: (ResponseCode.SUCCESS, None),
+    PutStatus.FLUSH_DISK_TIMEOUT: (ResponseCode.FLUSH_DISK_TIMEOUT, None),
+    PutStatus.FLUSH_SLAVE_TIMEOUT: (ResponseCode.FLUSH_SLAVE_TIMEOUT, None),
+    PutStatus.SLAVE_NOT_AVAILABLE: (ResponseCode.SLAVE_NOT_AVAILABLE, None),
+    PutStatus.CREATE_MAPEDFILE_FAILED: (
+        ResponseCode.SYSTEM_ERROR,
+        "create mapped file failed, server is busy or broken.",
+    ),
+    PutStatus.MESSAGE_ILLEGAL: (
+        ResponseCode.MESSAGE_ILLEGAL,
+        "the message is illegal, maybe msg body or properties length not matched. "
+        "msg body length limit {max_size}B, msg properties length limit 32k.",
+    ),
+    PutStatus.PROPERTIES_SIZE_EXCEEDED: (
+        ResponseCode.MESSAGE_ILLEGAL,
+        "the message is illegal, maybe msg body or properties length not matched. "
+        "msg body length limit {max_size}B, msg properties length limit 32k.",
+    ),
+    PutStatus.SERVICE_NOT_AVAILABLE: (
+        ResponseCode.SERVICE_NOT_AVAILABLE,
+        "service not available now. It may be caused by one of the following reasons: "
+        "the broker's disk is full, messages are put to the slave, message store has been "
+        "shut down, etc.",
+    ),
+    PutStatus.OS_PAGECACHE_BUSY: (ResponseCode.SYSTEM_ERROR, _BUSY),
+    PutStatus.UNKNOWN_ERROR: (ResponseCode.SYSTEM_ERROR, "UNKNOWN_ERROR"),
+}
+#: Codes whose reply still names the stored message (it is stored; only a guarantee failed).
+_STORED: Final = frozenset(
+    {
+        PutStatus.PUT_OK,
+        PutStatus.FLUSH_DISK_TIMEOUT,
+        PutStatus.FLUSH_SLAVE_TIMEOUT,
+        PutStatus.SLAVE_NOT_AVAILABLE,
+    }
+)
+
+
+@dataclass(slots=True)
+class SendHeader:
+    producer_group: str
+    topic: str
+    default_topic: str
+    default_topic_queue_nums: int
+    queue_id: int
+    sys_flag: int
+    born_timestamp: int
+    flag: int
+    properties: str
+    reconsume_times: int
+    max_reconsume_times: int | None
+    batch: bool
+
+
+def parse_header(req: RemotingCommand) -> SendHeader:
+    if req.code == RequestCode.SEND_MESSAGE:
+        ext = req.ext_fields or {}
+    else:
+        short = req.ext_fields or {}
+        ext = {long: short[s] for long, s in V2_NAMES.items() if s in short}
+    view = RemotingCommand(code=req.code, ext_fields=ext)
+    max_reconsume = view.field("maxReconsumeTimes")
+    return SendHeader(
+        producer_group=required(view, "producerGroup"),
+        topic=required(view, "topic"),
+        default_topic=required(view, "defaultTopic"),
+        default_topic_queue_nums=required_int(view, "defaultTopicQueueNums"),
+        queue_id=required_int(view, "queueId"),
+        sys_flag=required_int(view, "sysFlag"),
+        born_timestamp=required_long(view, "bornTimestamp"),
+        flag=required_int(view, "flag"),
+        properties=view.field("properties") or "",
+        reconsume_times=optional_int(view, "reconsumeTimes", 0),
+        max_reconsume_times=None
+        if max_reconsume is None
+        else optional_int(view, "maxReconsumeTimes", 16),
+        batch=optional_bool(view, "batch", False),
+    )
+
+
+def with_broker_properties(text: str, cluster: str, extra: dict[str, str] | None = None) -> str:
+    """The stored property string: WAIT dropped (4.9.3+), CLUSTER added."""
+    if (
+        extra is None
+        and f"{PROPERTY_WAIT}{NAME_VALUE_SEPARATOR}" not in text
+        and (f"{PROPERTY_CLUSTER}{NAME_VALUE_SEPARATOR}" not in text)
+    ):
+        text = text.rstrip(PROPERTY_SEPARATOR)
+        tail = f"{PROPERTY_CLUSTER}{NAME_VALUE_SEPARATOR}{cluster}"
+        return f"{text}{PROPERTY_SEPARATOR}{tail}" if text else tail
+    props = decode_properties(text)
+    props.pop(PROPERTY_WAIT, None)
+    if extra:
+        props.update(extra)
+    props[PROPERTY_CLUSTER] = cluster
+    return encode_properties(props)
+
+
+class SendProcessor:
+    def __init__(self, ctx: BrokerContext) -> None:
+        self._ctx = ctx
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        for code in (RequestCode.SEND_MESSAGE, RequestCode.SEND_MESSAGE_V2,
+                     RequestCode.SEND_BATCH_MESSAGE):  # fmt: skip
+            dispatcher.register(code, self.send)
+
+    def send(self, conn: Connection, req: RemotingCommand) -> Awaitable[RemotingCommand]:
+        self._check_waited(req)
+        header = parse_header(req)
+        config = self._check(conn, req, header)
+        if header.batch:
+            return self._send_batch(conn, req, header, config)
+        return self._send_one(conn, req, header, config)
+
+    # checks (flow control, then msgCheck)
+
+    def _check_waited(self, req: RemotingCommand) -> None:
+        """Java's BrokerFastFailure: a send that waited too long is refused so the producer
+        retries elsewhere, instead of every later send waiting behind it."""
+        broker = self._ctx.broker
+        if not broker.broker_fast_failure_enable or not req.received_at:
+            return
+        waited_ms = (time.monotonic() - req.received_at) * 1000
+        if waited_ms > broker.wait_time_mills_in_send_queue:
+            raise RequestError(
+                ResponseCode.SYSTEM_BUSY,
+                f"[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, "
+                f"period in queue: {waited_ms:.0f}ms, size of queue: 0",
+            )
+
+    def _check(self, conn: Connection, req: RemotingCommand, h: SendHeader) -> TopicConfig:
+        ctx = self._ctx
+        broker = ctx.broker
+        if not is_writeable(broker.broker_permission) and ctx.topics.is_order_topic(h.topic):
+            raise RequestError(
+                ResponseCode.NO_PERMISSION,
+                f"the broker[{broker.broker_ip1}] sending message is forbidden",
+            )
+        try:
+            names.validate_topic(h.topic)
+        except names.InvalidTopicName as exc:
+            raise RequestError(ResponseCode.SYSTEM_ERROR, str(exc)) from None
+        if h.topic in NOT_ALLOWED_SEND:
+            raise RequestError(
+                ResponseCode.NO_PERMISSION,
+                f"Sending message to topic[{h.topic}] is forbidden.",
+            )
+        config = ctx.topics.get(h.topic)
+        if config is None:
+            sys_flag = 0
+            if h.topic.startswith(names.RETRY_GROUP_TOPIC_PREFIX):
+                config = ctx.topics.create_retry(h.topic, 1, PERM_WRITE | PERM_READ, sys_flag)
+            else:
+                config = ctx.topics.create_for_send(
+                    h.topic, h.default_topic, h.default_topic_queue_nums, sys_flag
+                )
+            if config is None:
+                raise RequestError(
+                    ResponseCode.TOPIC_NOT_EXIST,
+                    f"topic[{h.topic}] not exist, apply first please!",
+                )
+        queue_count = max(config.write_queue_nums, config.read_queue_nums)
+        if h.queue_id >= queue_count:
+            raise RequestError(
+                ResponseCode.SYSTEM_ERROR,
+                f"request queueId[{h.queue_id}] is illegal, {config} Producer: {conn.peer}",
+            )
+        if not is_writeable(config.perm) or not is_writeable(broker.broker_permission):
+            raise RequestError(
+                ResponseCode.NO_PERMISSION,
+                f"the topic[{h.topic}] sending message is forbidden",
+            )
+        return config
+
+    def _queue_id(self, h: SendHeader, config: TopicConfig) -> int:
+        if h.queue_id >= 0:
+            return h.queue_id
+        return self._ctx.rng.randrange(max(config.write_queue_nums, 1))
+
+    def _retry_or_dlq(self, h: SendHeader, req: RemotingCommand, queue_id: int) -> tuple[str, int]:
+        """Java ``handleRetryAndDLQ``: a retry message past its group's limit goes to DLQ."""
+        topic = h.topic
+        if not topic.startswith(names.RETRY_GROUP_TOPIC_PREFIX):
+            return topic, queue_id
+        group = topic[len(names.RETRY_GROUP_TOPIC_PREFIX) :]
+        group_config = self._ctx.groups.find(group)
+        if group_config is None:
+            raise RequestError(
+                ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST,
+                f"subscription group not exist, {group}",
+            )
+        max_times = group_config.retry_max_times
+        if req.version > V3_4_9 and h.max_reconsume_times is not None:
+            max_times = h.max_reconsume_times
+        if h.reconsume_times < max_times:
+            return topic, queue_id
+        dlq = f"{names.DLQ_GROUP_TOPIC_PREFIX}{group}"
+        self._ctx.topics.create_retry(dlq, DLQ_QUEUE_NUMS, PERM_WRITE | PERM_READ)
+        return dlq, 0
+
+    # storing
+
+    def _input(
+        self, conn: Connection, topic: str, queue_id: int, body: bytes, properties: str,
+        flag: int, sys_flag: int, born: int, reconsume: int,
+    ) -> MessageInput:  # fmt: skip
+        return MessageInput(
+            topic,
+            queue_id,
+            body,
+            properties.encode("utf-8"),
+            flag,
+            sys_flag,
+            born,
+            _peer_host(conn),
+            self._ctx.store_host,
+            reconsume,
+            0,
+        )
+
+    async def _send_one(
+        self, conn: Connection, req: RemotingCommand, h: SendHeader, config: TopicConfig
+    ) -> RemotingCommand:
+        ctx = self._ctx
+        queue_id = self._queue_id(h, config)
+        topic, queue_id = self._retry_or_dlq(h, req, queue_id)
+        sys_flag = h.sys_flag
+        if config.topic_filter_type == "MULTI_TAG":
+            sys_flag |= MULTI_TAGS_FLAG
+        cluster = ctx.broker.broker_cluster_name
+        if f"{PROPERTY_TRANSACTION_PREPARED}{NAME_VALUE_SEPARATOR}" in h.properties:
+            props = decode_properties(h.properties)
+            if props.get(PROPERTY_TRANSACTION_PREPARED, "").lower() == "true":
+                if ctx.broker.reject_transaction_message:
+                    raise RequestError(
+                        ResponseCode.NO_PERMISSION,
+                        f"the broker[{ctx.broker.broker_ip1}] sending transaction message "
+                        "is forbidden",
+                    )
+                # The half message: kept out of the real queue until END_TRANSACTION.
+                properties = with_broker_properties(
+                    h.properties,
+                    cluster,
+                    {PROPERTY_REAL_TOPIC: topic, PROPERTY_REAL_QUEUE_ID: str(queue_id)},
+                )
+                topic, queue_id = names.TRANS_HALF_TOPIC, 0
+                sys_flag &= ~TRANSACTION_TYPE_MASK
+                ctx.topics.create_retry(names.TRANS_HALF_TOPIC, 1)
+            else:
+                properties = with_broker_properties(h.properties, cluster)
+        else:
+            properties = with_broker_properties(h.properties, cluster)
+        message = self._input(conn, topic, queue_id, req.body or b"", properties, h.flag,
+                              sys_flag, h.born_timestamp, h.reconsume_times)  # fmt: skip
+        (result,) = await ctx.store.put([message])
+        if result.status in _STORED:
+            ctx.stats.put.total += 1
+            ctx.holds.notify(topic, queue_id, result.queue_offset + 1)
+        return self._reply(req, [result], queue_id)
+
+    async def _send_batch(
+        self, conn: Connection, req: RemotingCommand, h: SendHeader, config: TopicConfig
+    ) -> RemotingCommand:
+        ctx = self._ctx
+        if h.topic.startswith(names.RETRY_GROUP_TOPIC_PREFIX):
+            raise RequestError(
+                ResponseCode.MESSAGE_ILLEGAL,
+                f"batch request does not support retry group {h.topic}",
+            )
+        try:
+            elements = decode_batch(req.body or b"")
+        except (BatchDecodeError, UnicodeDecodeError) as exc:
+            raise RequestError(ResponseCode.MESSAGE_ILLEGAL, f"bad batch body: {exc}") from None
+        if not elements:
+            raise RequestError(ResponseCode.MESSAGE_ILLEGAL, "the batch body holds no message")
+        queue_id = self._queue_id(h, config)
+        sys_flag = h.sys_flag
+        if config.topic_filter_type == "MULTI_TAG":
+            sys_flag |= MULTI_TAGS_FLAG
+        shared = decode_properties(h.properties)
+        shared.pop(PROPERTY_WAIT, None)
+        cluster = ctx.broker.broker_cluster_name
+        messages = []
+        for e in elements:
+            props = decode_properties(e.properties)
+            props.pop(PROPERTY_WAIT, None)
+            for key, value in shared.items():
+                props.setdefault(key, value)
+            props[PROPERTY_CLUSTER] = cluster
+            messages.append(
+                self._input(
+                    conn,
+                    h.topic,
+                    queue_id,
+                    e.body,
+                    encode_properties(props),
+                    e.flag,
+                    sys_flag,
+                    h.born_timestamp,
+                    h.reconsume_times,
+                )
+            )
+        results = await ctx.store.put(messages)
+        stored = [r for r in results if r.status in _STORED]
+        if stored:
+            ctx.stats.put.total += len(stored)
+            ctx.holds.notify(h.topic, queue_id, max(r.queue_offset for r in stored) + 1)
+        return self._reply(req, results, queue_id)
+
+    def _reply(
+        self, req: RemotingCommand, results: list[PutResult], queue_id: int
+    ) -> RemotingCommand:
+        ctx = self._ctx
+        worst = next((r for r in results if r.status is not PutStatus.PUT_OK), results[0])
+        code, remark = _STATUS_REPLY[worst.status]
+        if remark is not None:
+            remark = remark.format(max_size=ctx.store_config.max_message_size)
+        if worst.status not in _STORED:
+            return req.answer(code, remark)
+        host = ctx.store_host
+        msg_id = ",".join(offset_msg_id(host, r.phy_offset) for r in results)
+        return req.answer(
+            code,
+            remark,
+            ext_fields={
+                "msgId": msg_id,
+                "queueId": str(queue_id),
+                "queueOffset": str(results[0].queue_offset),
+                "MSG_REGION": ctx.broker.region_id,
+                "TRACE_ON": "true" if ctx.broker.trace_on else "false",
+            },
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def _host_of(peer: str) -> bytes:
+    try:
+        return host_bytes(peer)
+    except (ValueError, OSError):
+        return bytes(8)
+
+
+def _peer_host(conn: Connection) -> bytes:
+    return _host_of(conn.peer)
