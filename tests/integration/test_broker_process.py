@@ -434,3 +434,71 @@ async def test_config_update_is_written_back_and_the_file_still_boots(
             assert "fileReservedTime=48" in (config.body or b"").decode()
     finally:
         await client.close()
+
+
+async def test_admin_calls_are_forwarded_to_the_consumer(
+    broker: ServerProcess, bc: RemotingClient
+) -> None:
+    def running_info(conn: Connection, req: RemotingCommand) -> RemotingCommand:
+        assert req.field("clientId") == "127.0.0.1@fw"
+        return req.answer(body=b'{"properties":{"answeredBy":"the consumer"}}')
+
+    dispatcher = Dispatcher()
+    dispatcher.register(RequestCode.GET_CONSUMER_RUNNING_INFO, running_info)
+    consumer = RemotingClient(dispatcher=dispatcher)
+    body = {
+        "clientID": "127.0.0.1@fw",
+        "consumerDataSet": [
+            {"consumeFromWhere": "CONSUME_FROM_LAST_OFFSET", "consumeType": "CONSUME_PASSIVELY",
+             "groupName": "FwGroup", "messageModel": "CLUSTERING", "subscriptionDataSet": []}
+        ],
+        "producerDataSet": [],
+    }  # fmt: skip
+    try:
+        hb = request(RequestCode.HEART_BEAT, body=fastjson.dumps(body))
+        assert (await consumer.invoke(broker.addr, hb)).code == ResponseCode.SUCCESS
+        ask = request(
+            RequestCode.GET_CONSUMER_RUNNING_INFO,
+            {"consumerGroup": "FwGroup", "clientId": "127.0.0.1@fw", "jstackEnable": "false"},
+        )
+        reply = await bc.invoke(broker.addr, ask)
+        assert reply.code == ResponseCode.SUCCESS
+        assert b"the consumer" in (reply.body or b"")
+        ask.ext_fields = {**(ask.ext_fields or {}), "clientId": "nobody"}
+        ask.opaque += 100000
+        missing = await bc.invoke(broker.addr, ask)
+        assert missing.code == ResponseCode.SYSTEM_ERROR
+        assert "not online" in (missing.remark or "")
+    finally:
+        await consumer.close()
+
+
+async def test_clone_group_offset_and_consume_time_span(
+    broker: ServerProcess, bc: RemotingClient
+) -> None:
+    for i in range(3):
+        await bc.invoke(broker.addr, send_request("Span", f"s{i}".encode()))
+    commit = request(
+        RequestCode.UPDATE_CONSUMER_OFFSET,
+        {"consumerGroup": "Src", "topic": "Span", "queueId": "0", "commitOffset": "2"},
+    )
+    assert (await bc.invoke(broker.addr, commit)).code == ResponseCode.SUCCESS
+    clone = request(
+        RequestCode.CLONE_GROUP_OFFSET,
+        {"srcGroup": "Src", "destGroup": "Dest", "topic": "Span", "offline": "true"},
+    )
+    assert (await bc.invoke(broker.addr, clone)).code == ResponseCode.SUCCESS
+    query = request(
+        RequestCode.QUERY_CONSUMER_OFFSET,
+        {"consumerGroup": "Dest", "topic": "Span", "queueId": "0"},
+    )
+    assert (await bc.invoke(broker.addr, query)).field("offset") == "2"
+    span = await bc.invoke(
+        broker.addr,
+        request(RequestCode.QUERY_CONSUME_TIME_SPAN, {"topic": "Span", "group": "Src"}),
+    )
+    assert span.code == ResponseCode.SUCCESS
+    first = orjson.loads(span.body or b"")["consumeTimeSpanSet"][0]
+    assert first["messageQueue"]["queueId"] == 0
+    assert first["minTimeStamp"] <= first["consumeTimeStamp"] <= first["maxTimeStamp"]
+    assert first["delayTime"] >= 0

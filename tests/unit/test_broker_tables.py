@@ -59,6 +59,11 @@ def test_stored_properties_drop_wait_and_add_cluster() -> None:
         "CLUSTER": "C1",
     }
     assert with_broker_properties("", "C1") == "CLUSTER\x01C1"
+    for text in ("TAGS\x01A\x02WAIT\x01true", "NOWAIT\x01x\x02WAIT\x01false\x02K\x01v",
+                 "WAIT\x01true", "AWAIT\x01x"):  # fmt: skip
+        expected = decode_properties(text)
+        expected.pop("WAIT", None)
+        assert decode_properties(with_broker_properties(text, "C")) == {**expected, "CLUSTER": "C"}
 
 
 def test_consumer_membership_changes_notify_the_group() -> None:

@@ -45,7 +45,12 @@ class Connection(asyncio.Protocol):
         self._backlog: deque[RemotingCommand] = deque()
         self._reading_paused = False
         self._writing_paused = False
-        self._closed = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._closed = self._loop.create_future()
+        # Frames written in one loop iteration go out in one write: many small replies to
+        # one peer (a producer's pipelined sends) cost one syscall, not one each.
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
         self.peer = "?"
         self.last_active = time.monotonic()
 
@@ -169,8 +174,22 @@ class Connection(asyncio.Protocol):
 
     def send(self, cmd: RemotingCommand) -> None:
         transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        self._out.append(encode(cmd))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush_out)
+
+    def _flush_out(self) -> None:
+        self._flush_scheduled = False
+        out = self._out
+        if not out:
+            return
+        self._out = []
+        transport = self._transport
         if transport is not None and not transport.is_closing():
-            transport.write(encode(cmd))
+            transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     async def request(self, cmd: RemotingCommand, timeout: float) -> RemotingCommand:
         if self.is_closed:
@@ -193,6 +212,7 @@ class Connection(asyncio.Protocol):
 
     def close(self) -> None:
         if self._transport is not None:
+            self._flush_out()
             self._transport.close()
 
     def abort(self) -> None:

@@ -72,6 +72,16 @@ class MessageStore:
         store.progress.start()
         return store
 
+    @property
+    def waits_for_flush(self) -> bool:
+        """True under SYNC_FLUSH: a put is acknowledged only once it is on disk."""
+        return self._sync_flush
+
+    def put_nowait(self, messages: Sequence[MessageInput]) -> list[PutResult]:
+        """Append a batch without waiting for the disk (ASYNC_FLUSH acknowledgement)."""
+        statuses = _PUT_STATUSES
+        return [PutResult(statuses[s], p, q, n, t) for s, p, q, n, t in self._engine.put(messages)]
+
     async def put(self, messages: Sequence[MessageInput], *, wait: bool = True) -> list[PutResult]:
         """Append a batch; under SYNC_FLUSH (and ``wait``) return once it is on disk, or with
         FLUSH_DISK_TIMEOUT after syncFlushTimeout (the message is stored either way)."""

@@ -13,19 +13,23 @@ from rmq.common import fastjson
 from rmq.common import topic as names
 from rmq.common.codes import RequestCode, ResponseCode
 from rmq.common.message import MessageDecodeError, decode_record
+from rmq.common.message_id import MessageIdError, decode_offset_msg_id
 from rmq.common.route import TopicConfig
 from rmq.common.version import CURRENT_VERSION, CURRENT_VERSION_DESC
 from rmq.config.properties import PropertiesError, parse_properties
-from rmq.remoting.command import RemotingCommand
+from rmq.remoting.command import RemotingCommand, request
 from rmq.remoting.connection import Connection
 from rmq.remoting.dispatch import Dispatcher
-from rmq.remoting.errors import RequestError
+from rmq.remoting.errors import RemotingError, RemotingTimeoutError, RequestError
 from rmq.remoting.fields import optional_bool, optional_int, required, required_int
 
 if TYPE_CHECKING:
     from rmq.broker.app import BrokerApp
 
 log = logging.getLogger(__name__)
+
+#: Java ``Broker2Client.callClient``: how long a forwarded request waits for the client.
+CALL_CLIENT_TIMEOUT: Final = 10.0
 
 #: Keys UPDATE_BROKER_CONFIG may change at run time. Nothing naming a path, a command, a
 #: port or the filter server: CVE-2023-33246 turned rocketmqHome + filterServerNums into
@@ -110,9 +114,14 @@ class AdminProcessor:
             RequestCode.UNLOCK_BATCH_MQ: self.unlock,
             RequestCode.CLEAN_EXPIRED_CONSUMEQUEUE: self.clean_expired_cq,
             RequestCode.CLEAN_UNUSED_TOPIC: self.clean_unused_topic,
+            RequestCode.QUERY_CONSUME_TIME_SPAN: self.consume_time_span,
+            RequestCode.CLONE_GROUP_OFFSET: self.clone_group_offset,
+            RequestCode.GET_ALL_DELAY_OFFSET: self.all_delay_offsets,
         }
         for code, handler in table.items():
             dispatcher.register(code, handler)
+        dispatcher.register(RequestCode.GET_CONSUMER_RUNNING_INFO, self.call_consumer)
+        dispatcher.register(RequestCode.CONSUME_MESSAGE_DIRECTLY, self.consume_directly)
 
     # topics
 
@@ -359,6 +368,101 @@ class AdminProcessor:
             topic
         )
         return req.answer(body=fastjson.dumps({"groupList": sorted(groups)}))
+
+    def consume_time_span(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
+        ctx = self._ctx
+        topic = required(req, "topic")
+        group = required(req, "group")
+        config = ctx.topics.get(topic)
+        if config is None:
+            raise RequestError(ResponseCode.TOPIC_NOT_EXIST, f"topic[{topic}] not exist")
+        spans = []
+        now = int(time.time() * 1000)
+        for queue_id in range(config.write_queue_nums):
+            _, high = ctx.store.queue_offsets(topic, queue_id) or (0, 0)
+            earliest = ctx.store.earliest_store_time(topic, queue_id)
+            low_time = earliest if earliest is not None else -1
+            consumer = ctx.offsets.query(group, topic, queue_id)
+            span: dict[str, Any] = {
+                "messageQueue": _mq(topic, ctx.broker.broker_name, queue_id),
+                "minTimeStamp": low_time,
+                "maxTimeStamp": self._last_store_time(topic, queue_id, high - 1),
+                "consumeTimeStamp": (
+                    self._last_store_time(topic, queue_id, consumer - 1)
+                    if consumer > 0
+                    else low_time
+                ),
+                "delayTime": 0,
+            }
+            if consumer < high:
+                span["delayTime"] = now - self._last_store_time(topic, queue_id, max(consumer, 0))
+            spans.append(span)
+        return req.answer(body=fastjson.dumps({"consumeTimeSpanSet": spans}))
+
+    def clone_group_offset(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
+        ctx = self._ctx
+        src, dest = required(req, "srcGroup"), required(req, "destGroup")
+        topic = req.field("topic")
+        topics = [topic] if topic else sorted(ctx.offsets.topics_of_group(src))
+        info = ctx.clients.consumer_group(src)
+        for name in topics:
+            if ctx.topics.get(name) is None:
+                continue
+            online = not optional_bool(req, "offline", False)
+            if (
+                online
+                and info is not None
+                and info.subscriptions
+                and name not in info.subscriptions
+            ):
+                continue
+            for queue_id, offset in ctx.offsets.table(src, name).items():
+                ctx.offsets.commit(dest, name, queue_id, offset)
+        return req.answer()
+
+    def all_delay_offsets(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
+        # Java answers so while its schedule service has no progress to report.
+        raise RequestError(ResponseCode.SYSTEM_ERROR, "No delay offset in this broker")
+
+    async def call_consumer(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
+        """Forward to one consumer client and return its answer (Java ``callConsumer``)."""
+        group, client_id = required(req, "consumerGroup"), required(req, "clientId")
+        info = self._ctx.clients.consumer_group(group)
+        channel = None
+        if info is not None:
+            channel = next((c for c in info.channels.values() if c.client_id == client_id), None)
+        if channel is None or channel.conn.is_closed:
+            raise RequestError(
+                ResponseCode.SYSTEM_ERROR, f"The Consumer <{group}> <{client_id}> not online"
+            )
+        forwarded = request(req.code, dict(req.ext_fields or {}), req.body)
+        try:
+            answer = await channel.conn.request(forwarded, CALL_CLIENT_TIMEOUT)
+        except RemotingTimeoutError as exc:
+            raise RequestError(
+                ResponseCode.CONSUME_MSG_TIMEOUT, f"consumer <{group}> <{client_id}> Timeout: {exc}"
+            ) from None
+        except RemotingError as exc:
+            raise RequestError(
+                ResponseCode.SYSTEM_ERROR,
+                f"invoke consumer <{group}> <{client_id}> Exception: {exc}",
+            ) from None
+        return req.answer(answer.code, answer.remark, answer.ext_fields, answer.body)
+
+    async def consume_directly(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
+        msg_id = required(req, "msgId")
+        try:
+            _, offset = decode_offset_msg_id(msg_id)
+        except MessageIdError as exc:
+            raise RequestError(ResponseCode.SYSTEM_ERROR, str(exc)) from None
+        record = self._ctx.store.read_record(offset)
+        ext = dict(req.ext_fields or {})
+        ext["brokerName"] = self._ctx.broker.broker_name
+        forwarded = RemotingCommand(
+            code=req.code, opaque=req.opaque, flag=req.flag, ext_fields=ext, body=record,
+            serialize_type=req.serialize_type,
+        )  # fmt: skip
+        return await self.call_consumer(conn, forwarded)
 
     # orderly consumers' queue locks
 

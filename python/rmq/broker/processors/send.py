@@ -6,7 +6,6 @@ run in the same order so a client sees the same code for the same mistake."""
 import functools
 import logging
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,7 +25,7 @@ from rmq.common.route import TopicConfig
 from rmq.common.version import V3_4_9
 from rmq.remoting.command import RemotingCommand
 from rmq.remoting.connection import Connection
-from rmq.remoting.dispatch import Dispatcher
+from rmq.remoting.dispatch import Dispatcher, HandlerResult
 from rmq.remoting.errors import RequestError
 from rmq.remoting.fields import optional_bool, optional_int, required, required_int, required_long
 from rmq.store.results import PutResult, PutStatus
@@ -157,12 +156,17 @@ def parse_header(req: RemotingCommand) -> SendHeader:
 
 
 def with_broker_properties(text: str, cluster: str, extra: dict[str, str] | None = None) -> str:
-    """The stored property string: WAIT dropped (4.9.3+), CLUSTER added."""
-    if (
-        extra is None
-        and f"{PROPERTY_WAIT}{NAME_VALUE_SEPARATOR}" not in text
-        and (f"{PROPERTY_CLUSTER}{NAME_VALUE_SEPARATOR}" not in text)
-    ):
+    """The stored property string: WAIT dropped (4.9.3+), CLUSTER added.
+
+    Every Java producer sends WAIT, so the common case edits the text instead of parsing it."""
+    if extra is None and f"{PROPERTY_CLUSTER}{NAME_VALUE_SEPARATOR}" not in text:
+        wait = f"{PROPERTY_WAIT}{NAME_VALUE_SEPARATOR}"
+        at = text.find(wait)
+        if at > 0 and text[at - 1] != PROPERTY_SEPARATOR:
+            at = text.find(f"{PROPERTY_SEPARATOR}{wait}") + 1 or -1
+        if at >= 0:
+            end = text.find(PROPERTY_SEPARATOR, at)
+            text = text[:at] + ("" if end < 0 else text[end + 1 :])
         text = text.rstrip(PROPERTY_SEPARATOR)
         tail = f"{PROPERTY_CLUSTER}{NAME_VALUE_SEPARATOR}{cluster}"
         return f"{text}{PROPERTY_SEPARATOR}{tail}" if text else tail
@@ -183,7 +187,7 @@ class SendProcessor:
                      RequestCode.SEND_BATCH_MESSAGE):  # fmt: skip
             dispatcher.register(code, self.send)
 
-    def send(self, conn: Connection, req: RemotingCommand) -> Awaitable[RemotingCommand]:
+    def send(self, conn: Connection, req: RemotingCommand) -> HandlerResult:
         self._check_waited(req)
         header = parse_header(req)
         config = self._check(conn, req, header)
@@ -297,9 +301,9 @@ class SendProcessor:
             0,
         )
 
-    async def _send_one(
+    def _send_one(
         self, conn: Connection, req: RemotingCommand, h: SendHeader, config: TopicConfig
-    ) -> RemotingCommand:
+    ) -> HandlerResult:
         ctx = self._ctx
         queue_id = self._queue_id(h, config)
         topic, queue_id = self._retry_or_dlq(h, req, queue_id)
@@ -331,15 +335,11 @@ class SendProcessor:
             properties = with_broker_properties(h.properties, cluster)
         message = self._input(conn, topic, queue_id, req.body or b"", properties, h.flag,
                               sys_flag, h.born_timestamp, h.reconsume_times)  # fmt: skip
-        (result,) = await ctx.store.put([message])
-        if result.status in _STORED:
-            ctx.stats.put.total += 1
-            ctx.holds.notify(topic, queue_id, result.queue_offset + 1)
-        return self._reply(req, [result], queue_id)
+        return self._store(req, [message], topic, queue_id)
 
-    async def _send_batch(
+    def _send_batch(
         self, conn: Connection, req: RemotingCommand, h: SendHeader, config: TopicConfig
-    ) -> RemotingCommand:
+    ) -> HandlerResult:
         ctx = self._ctx
         if h.topic.startswith(names.RETRY_GROUP_TOPIC_PREFIX):
             raise RequestError(
@@ -379,11 +379,32 @@ class SendProcessor:
                     h.reconsume_times,
                 )
             )
-        results = await ctx.store.put(messages)
+        return self._store(req, messages, h.topic, queue_id)
+
+    def _store(
+        self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int
+    ) -> HandlerResult:
+        store = self._ctx.store
+        if store.waits_for_flush:
+            return self._store_and_wait(req, messages, topic, queue_id)
+        # ASYNC_FLUSH: answered inline, without a task per send.
+        return self._stored(req, store.put_nowait(messages), topic, queue_id)
+
+    async def _store_and_wait(
+        self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int
+    ) -> RemotingCommand:
+        results = await self._ctx.store.put(messages)
+        return self._stored(req, results, topic, queue_id)
+
+    def _stored(
+        self, req: RemotingCommand, results: list[PutResult], topic: str, queue_id: int
+    ) -> RemotingCommand:
+        ctx = self._ctx
         stored = [r for r in results if r.status in _STORED]
         if stored:
             ctx.stats.put.total += len(stored)
-            ctx.holds.notify(h.topic, queue_id, max(r.queue_offset for r in stored) + 1)
+            # Dispatch ran inside the put: held pulls on this queue can be answered now.
+            ctx.holds.notify(topic, queue_id, stored[-1].queue_offset + 1)
         return self._reply(req, results, queue_id)
 
     def _reply(

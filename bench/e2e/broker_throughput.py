@@ -1,0 +1,213 @@
+"""End to end: the official Java client's send and consume throughput against rmq-broker and
+Apache RocketMQ 4.9.7's broker, on this machine, in the same run, alternating order.
+
+For each system, message size and flush type: a fresh NameServer and broker pinned to CPU 0
+(``taskset``), the Java load (tests/compat/java Bench.java, shaped like rocketmq-example's
+Producer/Consumer, which Maven Central does not carry) on CPU 1. The producer runs THREADS
+synchronous senders for WARMUP + SECONDS; then a push consumer reads everything back.
+Reported per run: send TPS, average/p99/max send RT, consume TPS, broker boot time and idle
+RSS; the summary gives medians and rmq/Apache ratios.
+
+Usage: python -m bench.e2e.broker_throughput [--seconds 10] [--warmup 3] [--threads 16]
+       [--reps 2] [--sizes 128,1024] [--flush ASYNC_FLUSH,SYNC_FLUSH]
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tests.harness.java import JVM_FLAGS, classpath, java_env
+from tests.harness.processes import BIN, free_port, write_properties
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+BOOT = "boot success"
+#: Apache's broker as its own runbroker.sh would size it on a small box (heap 1 GiB).
+BROKER_JVM = ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", *JVM_FLAGS[3:]]
+
+
+@dataclass
+class Run:
+    system: str
+    size: int
+    flush: str
+    send_tps: float
+    avg_rt_ms: float
+    p99_rt_ms: float
+    max_rt_ms: float
+    send_errors: int
+    consume_tps: float
+    consumed: int
+    sent: int
+    stored: int
+    boot_s: float
+    idle_rss_mib: float
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def spawn(command: list[str], env: dict[str, str]) -> tuple["subprocess.Popen[bytes]", float]:
+    began = time.monotonic()
+    proc = subprocess.Popen(
+        ["taskset", "-c", "0", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+    )
+    assert proc.stdout is not None
+    deadline = began + 90
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if BOOT.encode() in line:
+            return proc, time.monotonic() - began
+    proc.kill()
+    raise RuntimeError(f"{command[:3]} did not boot")
+
+
+def start_pair(
+    system: str, home: Path, flush: str
+) -> tuple[list["subprocess.Popen[bytes]"], str, float]:
+    ns_port, broker_port = free_port(), free_port()
+    ns_conf = write_properties(home / "namesrv.properties", {"listenPort": str(ns_port)})
+    namesrv = f"127.0.0.1:{ns_port}"
+    broker_conf = write_properties(
+        home / "broker.properties",
+        {
+            "brokerClusterName": "BenchCluster",
+            "brokerName": "broker-bench",
+            "brokerIP1": "127.0.0.1",
+            "listenPort": str(broker_port),
+            "namesrvAddr": namesrv,
+            "storePathRootDir": str(home / "store"),
+            "flushDiskType": flush,
+        },
+    )
+    if system == "rmq":
+        env = {**os.environ, "HOME": str(home)}
+        ns_cmd = [str(BIN / "rmq-namesrv"), "-c", str(ns_conf)]
+        broker_cmd = [str(BIN / "rmq-broker"), "-c", str(broker_conf)]
+    else:
+        env = java_env(home)
+        home_flag = f"-Duser.home={home}"
+        ns_cmd = ["java", *JVM_FLAGS, home_flag, "-cp", classpath(),
+                  "org.apache.rocketmq.namesrv.NamesrvStartup", "-c", str(ns_conf)]  # fmt: skip
+        broker_main = "org.apache.rocketmq.broker.BrokerStartup"
+        broker_cmd = ["java", *BROKER_JVM, home_flag, "-cp", classpath(), broker_main,
+                      "-c", str(broker_conf)]  # fmt: skip
+    ns_proc, _ = spawn(ns_cmd, env)
+    broker_proc, boot = spawn(broker_cmd, env)
+    return [broker_proc, ns_proc], namesrv, boot
+
+
+def java_load(*args: str, timeout: float) -> list[str]:
+    command = ["taskset", "-c", "1", "java", *JVM_FLAGS, "-cp", classpath(),
+               "dev.rmq.compat.Bench", *args]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=java_env())
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return line.split()[1:]
+    raise RuntimeError(f"no RESULT from {args[0]}: {out.stdout[-800:]} {out.stderr[-1500:]}")
+
+
+def run_once(system: str, size: int, flush: str, args: argparse.Namespace) -> Run:
+    with tempfile.TemporaryDirectory(prefix=f"bench-broker-{system}-") as tmp:
+        procs, namesrv, boot = start_pair(system, Path(tmp), flush)
+        try:
+            time.sleep(1.0)
+            idle = rss_mib(procs[0].pid)
+            topic = f"Bench{size}"
+            sent, tps, avg, p99, peak, errors, stored = java_load(
+                "produce", namesrv, topic, str(args.threads), str(size), str(args.seconds),
+                str(args.warmup), timeout=args.seconds + args.warmup + 120,
+            )  # fmt: skip
+            # Everything sent, warm-up included, is consumed back.
+            consumed, consume_tps = java_load(
+                "consume", namesrv, topic, f"bench_consumer_{size}", stored, "120",
+                timeout=240,
+            )  # fmt: skip
+        finally:
+            for proc in procs:
+                proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                if proc.stdout is not None:
+                    proc.stdout.close()
+    return Run(system, size, flush, float(tps), float(avg), float(p99), float(peak), int(errors),
+               float(consume_tps), int(consumed), int(sent), int(stored), boot, idle)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--sizes", default="128,1024")
+    parser.add_argument("--flush", default="ASYNC_FLUSH,SYNC_FLUSH")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    flushes = args.flush.split(",")
+    runs: list[Run] = []
+    for rep in range(args.reps):
+        for size in sizes:
+            for flush in flushes:
+                order = ["rmq", "apache"] if rep % 2 == 0 else ["apache", "rmq"]
+                for system in order:
+                    run = run_once(system, size, flush, args)
+                    print(json.dumps(asdict(run)), flush=True)
+                    runs.append(run)
+
+    fields = ["send_tps", "avg_rt_ms", "p99_rt_ms", "max_rt_ms", "consume_tps", "boot_s",
+              "idle_rss_mib"]  # fmt: skip
+    summary: dict[str, dict[str, float]] = {}
+    ratios: dict[str, dict[str, float]] = {}
+    for size in sizes:
+        for flush in flushes:
+            key = f"{size}B-{flush}"
+            for system in ("rmq", "apache"):
+                chosen = [r for r in runs if (r.system, r.size, r.flush) == (system, size, flush)]
+                summary[f"{key}-{system}"] = {
+                    f: float(statistics.median(getattr(r, f) for r in chosen)) for f in fields
+                }
+            rmq, apache = summary[f"{key}-rmq"], summary[f"{key}-apache"]
+            ratios[key] = {f: rmq[f] / apache[f] if apache[f] else float("nan") for f in fields}
+    report = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": {"nproc": os.cpu_count(), "python": sys.version.split()[0],
+                    "platform": platform.platform()},
+        "workload": vars(args),
+        "runs": [asdict(r) for r in runs],
+        "median": summary,
+        "ratio_rmq_over_apache": ratios,
+    }  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"broker-throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print("\n| case | send TPS rmq / Apache | p99 RT ms | consume TPS | ratio send / consume |")
+    print("|---|---|---|---|---|")
+    for key, ratio in ratios.items():
+        r, a = summary[f"{key}-rmq"], summary[f"{key}-apache"]
+        print(
+            f"| {key} | {r['send_tps']:.0f} / {a['send_tps']:.0f} | {r['p99_rt_ms']:.2f} / "
+            f"{a['p99_rt_ms']:.2f} | {r['consume_tps']:.0f} / {a['consume_tps']:.0f} | "
+            f"{ratio['send_tps']:.2f} / {ratio['consume_tps']:.2f} |"
+        )
+    print(f"\nwritten {out}")
+
+
+if __name__ == "__main__":
+    main()

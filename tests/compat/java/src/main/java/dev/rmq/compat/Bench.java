@@ -1,0 +1,147 @@
+package dev.rmq.compat;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.common.MQVersion;
+import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
+import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.remoting.protocol.RemotingCommand;
+
+/**
+ * Load for bench/e2e/broker_throughput.py, shaped like rocketmq-example's benchmark Producer
+ * and Consumer (which are not published to Maven Central): one producer shared by THREADS
+ * threads sending synchronously, then a push consumer reading everything back.
+ *
+ * <pre>
+ * produce NS TOPIC THREADS SIZE SECONDS WARMUP   prints RESULT sent tps avgRtMs p99RtMs maxRtMs errors stored
+ * consume NS TOPIC GROUP EXPECTED SECONDS         prints RESULT received tps
+ * </pre>
+ */
+public final class Bench {
+    private Bench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty(RemotingCommand.REMOTING_VERSION_KEY, Integer.toString(MQVersion.CURRENT_VERSION));
+        switch (args[0]) {
+            case "produce":
+                produce(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                    Integer.parseInt(args[5]), Integer.parseInt(args[6]));
+                break;
+            case "consume":
+                consume(args[1], args[2], args[3], Long.parseLong(args[4]), Integer.parseInt(args[5]));
+                break;
+            default:
+                throw new IllegalArgumentException("unknown command " + args[0]);
+        }
+    }
+
+    private static void produce(String ns, String topic, int threads, int size, int seconds, int warmup)
+        throws Exception {
+        DefaultMQProducer producer = new DefaultMQProducer("bench_producer");
+        producer.setNamesrvAddr(ns);
+        producer.setCompressMsgBodyOverHowmuch(Integer.MAX_VALUE);
+        producer.start();
+        byte[] body = new byte[size];
+        Arrays.fill(body, (byte) 'm');
+        // Route and topic creation happen before timing starts.
+        producer.send(new Message(topic, "warm", body));
+        long start = System.nanoTime();
+        long measureFrom = start + warmup * 1_000_000_000L;
+        long end = measureFrom + seconds * 1_000_000_000L;
+        AtomicLong errors = new AtomicLong();
+        AtomicLong stored = new AtomicLong(1);
+        List<long[]> perThread = new ArrayList<>();
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            long[] rts = new long[500_000];
+            perThread.add(rts);
+            final int slot = t;
+            workers[t] = new Thread(() -> {
+                int n = 0;
+                long[] mine = perThread.get(slot);
+                while (true) {
+                    long before = System.nanoTime();
+                    if (before >= end) {
+                        break;
+                    }
+                    try {
+                        SendResult r = producer.send(new Message(topic, "TagA", body));
+                        long after = System.nanoTime();
+                        if (r.getSendStatus() != SendStatus.SEND_OK) {
+                            errors.incrementAndGet();
+                        } else if (stored.incrementAndGet() < 0) {
+                            break;
+                        } else if (before >= measureFrom && n < mine.length - 1) {
+                            mine[++n] = after - before;
+                        }
+                    } catch (Exception e) {
+                        errors.incrementAndGet();
+                    }
+                }
+                mine[0] = n;
+            });
+            workers[t].start();
+        }
+        for (Thread w : workers) {
+            w.join();
+        }
+        producer.shutdown();
+        int total = 0;
+        for (long[] rts : perThread) {
+            total += (int) rts[0];
+        }
+        long[] all = new long[total];
+        int at = 0;
+        double sum = 0;
+        for (long[] rts : perThread) {
+            for (int i = 1; i <= rts[0]; i++) {
+                all[at++] = rts[i];
+                sum += rts[i];
+            }
+        }
+        Arrays.sort(all);
+        double p99 = total == 0 ? 0 : all[Math.min(total - 1, (int) (total * 0.99))] / 1e6;
+        double max = total == 0 ? 0 : all[total - 1] / 1e6;
+        double avg = total == 0 ? 0 : sum / total / 1e6;
+        System.out.printf("RESULT %d %.1f %.3f %.3f %.3f %d %d%n", total, total / (double) seconds, avg, p99, max,
+            errors.get(), stored.get());
+    }
+
+    private static void consume(String ns, String topic, String group, long expected, int seconds)
+        throws Exception {
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group);
+        consumer.setNamesrvAddr(ns);
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.setConsumeMessageBatchMaxSize(32);
+        consumer.subscribe(topic, "*");
+        AtomicLong received = new AtomicLong();
+        AtomicLong first = new AtomicLong();
+        AtomicLong last = new AtomicLong();
+        CountDownLatch done = new CountDownLatch(1);
+        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+            long now = System.nanoTime();
+            first.compareAndSet(0, now);
+            last.set(now);
+            if (received.addAndGet(msgs.size()) >= expected) {
+                done.countDown();
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        consumer.start();
+        done.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+        consumer.shutdown();
+        double span = (last.get() - first.get()) / 1e9;
+        System.out.printf("RESULT %d %.1f%n", received.get(), span > 0 ? received.get() / span : 0.0);
+    }
+}
