@@ -55,8 +55,9 @@ test: install compat-deps lint test-rust test-python  ## install everything, lin
 bench: install  ## pytest-benchmark micro benchmarks
 	$(VENV)/bin/pytest bench/micro --benchmark-only -p no:randomly -o testpaths=bench
 
-bench-e2e: install compat-deps  ## rmq against Apache RocketMQ on this machine (route lookups)
+bench-e2e: install compat-deps  ## rmq against Apache RocketMQ on this machine (routes, broker send/consume)
 	$(PY) -m bench.e2e.namesrv_routes
+	$(PY) -m bench.e2e.broker_throughput
 
 run: install  ## start a single node (NameServer on 9876, broker on 10911) in the foreground
 	$(VENV)/bin/rmq-standalone

@@ -502,3 +502,28 @@ async def test_clone_group_offset_and_consume_time_span(
     assert first["messageQueue"]["queueId"] == 0
     assert first["minTimeStamp"] <= first["consumeTimeStamp"] <= first["maxTimeStamp"]
     assert first["delayTime"] >= 0
+
+
+async def test_offsets_are_saved_periodically_without_a_shutdown(
+    tmp_path: Path, namesrv: ServerProcess
+) -> None:
+    home = tmp_path / "periodic"
+    extra = {"flushConsumerOffsetInterval": "200"}
+    client = RemotingClient(timeout=10.0)
+    try:
+        with running_broker(home, namesrv.addr, extra) as server:
+            await client.invoke(server.addr, send_request("Periodic", b"p"))
+            commit = request(
+                RequestCode.UPDATE_CONSUMER_OFFSET,
+                {"consumerGroup": "PG", "topic": "Periodic", "queueId": "0", "commitOffset": "1"},
+            )
+            assert (await client.invoke(server.addr, commit)).code == ResponseCode.SUCCESS
+            path = home / "store" / "config" / "consumerOffset.json"
+            for _ in range(100):
+                if path.exists() and "Periodic@PG" in path.read_text():
+                    break
+                await asyncio.sleep(0.05)
+            saved = fastjson.loads(path.read_bytes())
+            assert saved["offsetTable"]["Periodic@PG"] == {"0": 1}
+    finally:
+        await client.close()

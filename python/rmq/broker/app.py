@@ -172,7 +172,7 @@ class BrokerApp:
 
     async def _persist_offsets(self) -> None:
         assert self.ctx is not None
-        self.ctx.offsets.persist()
+        await self.ctx.offsets.persist_off_loop()
 
     async def _sample_stats(self) -> None:
         assert self.ctx is not None
@@ -206,6 +206,7 @@ class BrokerApp:
         if self._client is not None:
             await self._client.close()
         if ctx is not None:
+            await ctx.offsets.settle()
             ctx.offsets.persist(force=True)
             ctx.topics.persist()
             ctx.groups.persist()

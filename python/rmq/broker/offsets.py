@@ -2,6 +2,8 @@
 offset to consume, persisted to ``config/consumerOffset.json`` every flushConsumerOffsetInterval
 and at shutdown."""
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ class OffsetTable:
         self._file = JsonConfigFile(path)
         self.offsets: dict[str, dict[int, int]] = {}
         self._dirty = False
+        self._inflight: asyncio.Future[None] | None = None
 
     def load(self) -> None:
         data = self._file.load()
@@ -30,6 +33,26 @@ class OffsetTable:
         if self._dirty or force:
             self._dirty = False
             self._file.persist(self.to_json())
+
+    async def persist_off_loop(self) -> None:
+        """The periodic save: the table is copied on the loop, serialized and fsynced off it."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        snapshot = {"offsetTable": {k: dict(v) for k, v in self.offsets.items()}}
+        self._inflight = asyncio.ensure_future(asyncio.to_thread(self._file.persist, snapshot))
+        try:
+            # Shielded: a cancelled caller must not leave a half-finished write behind.
+            await asyncio.shield(self._inflight)
+        except Exception:
+            self._dirty = True
+            raise
+
+    async def settle(self) -> None:
+        """Wait for a save still running in its thread (before the final save at shutdown)."""
+        if self._inflight is not None:
+            with contextlib.suppress(Exception):
+                await self._inflight
 
     def commit(self, group: str, topic: str, queue_id: int, offset: int) -> None:
         self.offsets.setdefault(f"{topic}{SEPARATOR}{group}", {})[queue_id] = offset
