@@ -70,6 +70,7 @@ impl SegmentQueue {
         }
         starts.sort_unstable();
         let mut segments = Vec::with_capacity(starts.len());
+        let last = starts.last().copied();
         for start in starts {
             let path = dir.join(segment_name(start));
             let file = OpenOptions::new()
@@ -81,7 +82,12 @@ impl SegmentQueue {
                 .metadata()
                 .map_err(|e| StoreError::io("stat", &path, e))?
                 .len();
-            if len != segment_size {
+            // A crash between creating the newest segment and sizing it leaves it empty:
+            // it never held data, so it is sized now (zeros read as "no entry").
+            if len == 0 && Some(start) == last {
+                file.set_len(segment_size)
+                    .map_err(|e| StoreError::io("extend", &path, e))?;
+            } else if len != segment_size {
                 return Err(StoreError::Corrupted {
                     file: path,
                     offset: 0,
@@ -384,6 +390,21 @@ mod tests {
         drop(q);
         let q = SegmentQueue::load(dir.path(), 16).unwrap();
         assert_eq!(q.write_pos(), 32);
+    }
+
+    #[test]
+    fn empty_newest_segment_left_by_a_crash_is_sized() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(segment_name(0)), [7u8; 16]).unwrap();
+        fs::write(dir.path().join(segment_name(16)), b"").unwrap();
+        let q = SegmentQueue::load(dir.path(), 16).unwrap();
+        assert_eq!(q.segments().len(), 2);
+        assert_eq!(
+            fs::metadata(dir.path().join(segment_name(16)))
+                .unwrap()
+                .len(),
+            16
+        );
     }
 
     #[test]

@@ -15,6 +15,13 @@ from tests.harness.processes import ServerProcess, running_broker, running_names
 pytestmark = pytest.mark.compat
 
 COMPAT_MAIN = "dev.rmq.compat.RmqCompat"
+#: Delay levels in seconds and quick transaction checks, so retries and check-backs come
+#: back within a test's time.
+FAST_SEMANTICS = {
+    "messageDelayLevel": "1s 1s 1s 1s 1s",
+    "transactionCheckInterval": "1000",
+    "transactionTimeOut": "1000",
+}
 
 
 class Cluster(NamedTuple):
@@ -27,7 +34,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home: Path = tmp_path_factory.mktemp("broker-compat")
     with (
         running_namesrv(home / "namesrv") as namesrv,
-        running_broker(home / "broker", namesrv.addr) as broker,
+        running_broker(home / "broker", namesrv.addr, FAST_SEMANTICS) as broker,
     ):
         yield Cluster(namesrv, broker)
 
@@ -112,6 +119,34 @@ def test_lite_pull_and_pull_consumers(cluster: Cluster) -> None:
     assert sorted(int(r.idx) for r in got) == list(range(10))
     assert all(r.body == expected_body("sync", int(r.idx)) for r in got)
     assert "NO_NEW_MSG" in out
+
+
+def test_failed_consumption_is_retried_through_the_retry_topic(cluster: Cluster) -> None:
+    topic = "CompatRetry"
+    send(cluster, topic, "sync", 3)
+    out = java("pushretry", cluster.namesrv.addr, topic, "CompatRetryGroup", "3", "90")
+    assert out.rstrip().endswith("DONE"), out
+    got = received(out)
+    # Each message comes once, is refused, and comes back (restored to its own topic)
+    # with reconsumeTimes 1.
+    assert sorted((r.idx, r.reconsume_times) for r in got if r.reconsume_times <= 1) == sorted(
+        [(str(i), 0) for i in range(3)] + [(str(i), 1) for i in range(3)]
+    )
+    assert {r.topic for r in got} == {topic}
+
+
+def test_transaction_producer_commit_rollback_and_check_back(cluster: Cluster) -> None:
+    topic = "CompatTx"
+    out = java("tx", cluster.namesrv.addr, topic, "6", "60")
+    assert out.rstrip().endswith("DONE"), out
+    assert out.count("SEND_OK") == 6
+    checked = {line.split()[1] for line in out.splitlines() if line.startswith("CHECKED ")}
+    assert checked == {"2", "5"}
+    assert all(f"CHECKED {i} {topic}" in out for i in (2, 5))
+    got = received(java("push", cluster.namesrv.addr, topic, "CompatTxConsumer", "CLUSTERING",
+                        "*", "4", "60"))  # fmt: skip
+    # Committed (0, 3) and committed after the check (2, 5); rolled back (1, 4) never shows.
+    assert sorted(int(r.idx) for r in got) == [0, 2, 3, 5]
 
 
 def admin(cluster: Cluster, *args: str) -> str:

@@ -25,15 +25,16 @@ V2 = {
 
 
 def send_headers(
-    topic: str, queue_id: int, properties: dict[str, str], *, batch: bool = False
-) -> dict[str, str]:
+    topic: str, queue_id: int, properties: dict[str, str], *, batch: bool = False,
+    sys_flag: int = 0, group: str = "test_producer",
+) -> dict[str, str]:  # fmt: skip
     return {
-        "producerGroup": "test_producer",
+        "producerGroup": group,
         "topic": topic,
         "defaultTopic": "TBW102",
         "defaultTopicQueueNums": "4",
         "queueId": str(queue_id),
-        "sysFlag": "0",
+        "sysFlag": str(sys_flag),
         "bornTimestamp": str(int(time.time() * 1000)),
         "flag": "0",
         "properties": encode_properties(properties),
@@ -50,8 +51,12 @@ def send_request(
     queue_id: int = 0,
     properties: dict[str, str] | None = None,
     v2: bool = True,
+    sys_flag: int = 0,
+    group: str = "test_producer",
 ) -> RemotingCommand:
-    headers = send_headers(topic, queue_id, {"WAIT": "true", **(properties or {})})
+    headers = send_headers(
+        topic, queue_id, {"WAIT": "true", **(properties or {})}, sys_flag=sys_flag, group=group
+    )
     if v2:
         return request(RequestCode.SEND_MESSAGE_V2, {V2[k]: v for k, v in headers.items()}, body)
     return request(RequestCode.SEND_MESSAGE, headers, body)

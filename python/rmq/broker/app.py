@@ -15,11 +15,15 @@ from rmq.broker.offsets import OffsetTable
 from rmq.broker.processors.admin import AdminProcessor, BrokerConfigView
 from rmq.broker.processors.client_manage import ClientManageProcessor
 from rmq.broker.processors.consumer_offsets import ConsumerOffsetProcessor
+from rmq.broker.processors.end_transaction import EndTransactionProcessor
 from rmq.broker.processors.pull import PullProcessor
 from rmq.broker.processors.query import QueryProcessor
 from rmq.broker.processors.send import SendProcessor
+from rmq.broker.processors.send_back import SendBackProcessor
 from rmq.broker.registration import Registration
+from rmq.broker.schedule import ScheduleService, parse_delay_levels
 from rmq.broker.topics import TopicTable
+from rmq.broker.transactions import TransactionService
 from rmq.common.atomic_file import write_atomically
 from rmq.common.message_id import host_bytes
 from rmq.config.broker import BrokerConfig
@@ -58,6 +62,8 @@ class BrokerApp:
         self.registration: Registration | None = None
         self._client: RemotingClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.schedule: ScheduleService | None = None
+        self.transactions: TransactionService | None = None
 
     @property
     def config_dir(self) -> Path:
@@ -91,9 +97,19 @@ class BrokerApp:
             clients, holds,
         )  # fmt: skip
         store.progress.on_dispatched(holds.check_all)
+        self.schedule = ScheduleService(
+            ctx,
+            config_dir / "delayOffset.json",
+            parse_delay_levels(self.store_config.message_delay_level),
+        )
+        self.schedule.load()
+        ctx.schedule = self.schedule
 
         dispatcher = Dispatcher()
         SendProcessor(ctx).register(dispatcher)
+        SendBackProcessor(ctx).register(dispatcher)
+        self.transactions = TransactionService(ctx)
+        EndTransactionProcessor(ctx, self.transactions).register(dispatcher)
         PullProcessor(ctx).register(dispatcher)
         ClientManageProcessor(ctx).register(dispatcher)
         ConsumerOffsetProcessor(ctx).register(dispatcher)
@@ -117,7 +133,11 @@ class BrokerApp:
         topics.on_change = self.registration.request_now
         await self.registration.start()
 
+        if not ctx.is_slave:
+            self.schedule.start()
+            self.transactions.start()
         self._every(self.broker.flush_consumer_offset_interval / 1000, self._persist_offsets)
+        self._every(self.store_config.flush_delay_offset_interval / 1000, self._persist_delay)
         self._every(10.0, self._sample_stats)
         self._every(CLIENT_SCAN_SECONDS, self._scan_clients)
         self._every(self.store_config.clean_resource_interval / 1000, self._clean)
@@ -174,6 +194,10 @@ class BrokerApp:
         assert self.ctx is not None
         await self.ctx.offsets.persist_off_loop()
 
+    async def _persist_delay(self) -> None:
+        if self.schedule is not None:
+            self.schedule.persist()
+
     async def _sample_stats(self) -> None:
         assert self.ctx is not None
         self.ctx.stats.sample()
@@ -199,6 +223,10 @@ class BrokerApp:
         if self.registration is not None:
             await self.registration.stop()
         ctx = self.ctx
+        if self.transactions is not None:
+            await self.transactions.stop()
+        if self.schedule is not None:
+            await self.schedule.stop()
         if ctx is not None:
             ctx.holds.release_all()
         if self.server is not None:

@@ -2,6 +2,7 @@
 
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rmq.broker.clients import ClientRegistry
 from rmq.broker.groups import GroupTable
@@ -13,6 +14,9 @@ from rmq.config.broker import BrokerConfig
 from rmq.config.network import NettyServerConfig
 from rmq.config.store import BrokerRole, MessageStoreConfig
 from rmq.store.store import MessageStore
+
+if TYPE_CHECKING:
+    from rmq.broker.schedule import ScheduleService
 
 
 @dataclass(slots=True)
@@ -31,6 +35,7 @@ class BrokerContext:
     #: ``brokerIP1:port`` and its record form, set once the listener is bound.
     addr: str = ""
     store_host: bytes = bytes(8)
+    schedule: "ScheduleService | None" = None
 
     @property
     def is_slave(self) -> bool:

@@ -38,6 +38,15 @@ def load_broker_settings(config: ConfigInput) -> list[JavaSettings]:
                 f"{config.origin('listenPort')}: the HA port listenPort+1 is out of range"
             )
         store.ha_listen_port = server.listen_port + 1
+    from rmq.broker.schedule import DelayLevelError, parse_delay_levels
+
+    try:
+        parse_delay_levels(store.message_delay_level)
+    except DelayLevelError as exc:
+        raise ConfigError(
+            f"config error: messageDelayLevel={store.message_delay_level!r} from "
+            f"{config.origin('messageDelayLevel')}: {exc}"
+        ) from None
     return [broker, server, config.build(NettyClientConfig), store]
 
 

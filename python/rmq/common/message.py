@@ -103,6 +103,31 @@ def decode_record(data: bytes, pos: int = 0) -> StoredMessage:
                          decode_properties(props))  # fmt: skip
 
 
+def rewrite_topic(record: bytes, topic: str, queue_id: int) -> bytes:
+    """One stored record with another topic and queue id (total size adjusted): how a
+    broker shows a half or scheduled message as it will be delivered."""
+    try:
+        sys_flag = struct.unpack_from(">i", record, 36)[0]
+        at = _FIXED.size
+        at += 20 if sys_flag & BORNHOST_V6_FLAG else 8
+        at += 8
+        at += 20 if sys_flag & STOREHOST_V6_FLAG else 8
+        at += 12
+        (body_len,) = struct.unpack_from(">i", record, at)
+        at += 4 + body_len
+        old_len = record[at]
+    except (struct.error, IndexError) as exc:
+        raise MessageDecodeError(f"bad record: {exc}") from None
+    name = topic.encode()
+    if len(name) > 255:
+        raise MessageDecodeError(f"topic {topic!r} is too long for a record")
+    out = bytearray(record[:at])
+    out += bytes([len(name)]) + name + record[at + 1 + old_len :]
+    struct.pack_into(">i", out, 0, len(out))
+    struct.pack_into(">i", out, 12, queue_id)
+    return bytes(out)
+
+
 def decode_records(buffer: bytes) -> list[StoredMessage]:
     """Every record of a pull/query body, in order."""
     out = []

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from rmq.broker.context import BrokerContext
+from rmq.broker.schedule import PROPERTY_DELAY, delay_level_of
 from rmq.common import topic as names
 from rmq.common.batch import BatchDecodeError, decode_batch
 from rmq.common.codes import RequestCode, ResponseCode
@@ -333,9 +334,28 @@ class SendProcessor:
                 properties = with_broker_properties(h.properties, cluster)
         else:
             properties = with_broker_properties(h.properties, cluster)
+        reply_queue_id = queue_id
+        if (
+            f"{PROPERTY_DELAY}{NAME_VALUE_SEPARATOR}" in properties
+            and topic != names.TRANS_HALF_TOPIC
+        ):
+            topic, queue_id, properties = self._delayed(topic, queue_id, properties)
         message = self._input(conn, topic, queue_id, req.body or b"", properties, h.flag,
                               sys_flag, h.born_timestamp, h.reconsume_times)  # fmt: skip
-        return self._store(req, [message], topic, queue_id)
+        return self._store(req, [message], topic, queue_id, reply_queue_id)
+
+    def _delayed(self, topic: str, queue_id: int, properties: str) -> tuple[str, int, str]:
+        """Java's CommitLog rule: a DELAY level parks the message in SCHEDULE_TOPIC_XXXX."""
+        schedule = self._ctx.schedule
+        level = delay_level_of(properties)
+        if schedule is None or level <= 0:
+            return topic, queue_id, properties
+        level = min(level, schedule.max_level)
+        props = decode_properties(properties)
+        props[PROPERTY_DELAY] = str(level)
+        props[PROPERTY_REAL_TOPIC] = topic
+        props[PROPERTY_REAL_QUEUE_ID] = str(queue_id)
+        return names.SCHEDULE_TOPIC, level - 1, encode_properties(props)
 
     def _send_batch(
         self, conn: Connection, req: RemotingCommand, h: SendHeader, config: TopicConfig
@@ -382,30 +402,34 @@ class SendProcessor:
         return self._store(req, messages, h.topic, queue_id)
 
     def _store(
-        self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int
-    ) -> HandlerResult:
+        self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int,
+        reply_queue_id: int | None = None,
+    ) -> HandlerResult:  # fmt: skip
         store = self._ctx.store
+        reply_to = queue_id if reply_queue_id is None else reply_queue_id
         if store.waits_for_flush:
-            return self._store_and_wait(req, messages, topic, queue_id)
+            return self._store_and_wait(req, messages, topic, queue_id, reply_to)
         # ASYNC_FLUSH: answered inline, without a task per send.
-        return self._stored(req, store.put_nowait(messages), topic, queue_id)
+        return self._stored(req, store.put_nowait(messages), topic, queue_id, reply_to)
 
     async def _store_and_wait(
-        self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int
-    ) -> RemotingCommand:
+        self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int,
+        reply_queue_id: int,
+    ) -> RemotingCommand:  # fmt: skip
         results = await self._ctx.store.put(messages)
-        return self._stored(req, results, topic, queue_id)
+        return self._stored(req, results, topic, queue_id, reply_queue_id)
 
     def _stored(
-        self, req: RemotingCommand, results: list[PutResult], topic: str, queue_id: int
-    ) -> RemotingCommand:
+        self, req: RemotingCommand, results: list[PutResult], topic: str, queue_id: int,
+        reply_queue_id: int,
+    ) -> RemotingCommand:  # fmt: skip
         ctx = self._ctx
         stored = [r for r in results if r.status in _STORED]
         if stored:
             ctx.stats.put.total += len(stored)
             # Dispatch ran inside the put: held pulls on this queue can be answered now.
             ctx.holds.notify(topic, queue_id, stored[-1].queue_offset + 1)
-        return self._reply(req, results, queue_id)
+        return self._reply(req, results, reply_queue_id)
 
     def _reply(
         self, req: RemotingCommand, results: list[PutResult], queue_id: int

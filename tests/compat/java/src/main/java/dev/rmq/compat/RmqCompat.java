@@ -22,7 +22,11 @@ import org.apache.rocketmq.client.consumer.PullResult;
 import org.apache.rocketmq.client.consumer.PullStatus;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.producer.LocalTransactionState;
 import org.apache.rocketmq.client.producer.SendCallback;
+import org.apache.rocketmq.client.producer.TransactionListener;
+import org.apache.rocketmq.client.producer.TransactionMQProducer;
+import org.apache.rocketmq.client.producer.TransactionSendResult;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
@@ -61,6 +65,11 @@ import org.apache.rocketmq.remoting.protocol.SerializeType;
  *                                    DefaultMQPushConsumer (CLUSTERING|BROADCASTING, tag
  *                                    expression) from the first offset; one RECV line per
  *                                    message until COUNT arrived or SECONDS passed
+ * pushretry NS TOPIC GROUP COUNT SECONDS  push consumer answering RECONSUME_LATER to every
+ *                                    first delivery; RECV lines until COUNT second deliveries
+ * tx NS TOPIC COUNT SECONDS          TransactionMQProducer: message i commits when i%3==0,
+ *                                    rolls back when 1, answers UNKNOW when 2 and COMMIT to
+ *                                    the broker's check-back; waits for the checks
  * litepull NS TOPIC GROUP COUNT SECONDS   DefaultLitePullConsumer, RECV lines likewise
  * pull NS TOPIC GROUP COUNT          DefaultMQPullConsumer from offset 0 of every queue
  * </pre>
@@ -90,6 +99,12 @@ public final class RmqCompat {
             case "push":
                 push(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]),
                     Integer.parseInt(args[7]));
+                break;
+            case "pushretry":
+                pushRetry(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+                break;
+            case "tx":
+                transactions(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
                 break;
             case "litepull":
                 litePull(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
@@ -299,6 +314,73 @@ public final class RmqCompat {
         Thread.sleep(200);
         consumer.shutdown();
         System.out.println(all ? "DONE" : "TIMEOUT");
+    }
+
+    private static void pushRetry(String ns, String topic, String group, int count, int seconds)
+        throws Exception {
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group);
+        consumer.setNamesrvAddr(ns);
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.setInstanceName(group + "-" + ProcessHandle.current().pid());
+        consumer.subscribe(topic, "*");
+        CountDownLatch done = new CountDownLatch(count);
+        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+            for (MessageExt m : msgs) {
+                printReceived(m);
+                if (m.getReconsumeTimes() == 0) {
+                    return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+                }
+                done.countDown();
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        consumer.start();
+        boolean all = done.await(seconds, TimeUnit.SECONDS);
+        Thread.sleep(200);
+        consumer.shutdown();
+        System.out.println(all ? "DONE" : "TIMEOUT");
+    }
+
+    private static void transactions(String ns, String topic, int count, int seconds) throws Exception {
+        TransactionMQProducer producer = new TransactionMQProducer("compat_tx_group");
+        producer.setNamesrvAddr(ns);
+        int unknown = 0;
+        for (int i = 0; i < count; i++) {
+            if (i % 3 == 2) {
+                unknown++;
+            }
+        }
+        CountDownLatch checked = new CountDownLatch(unknown);
+        producer.setTransactionListener(new TransactionListener() {
+            @Override
+            public LocalTransactionState executeLocalTransaction(Message msg, Object arg) {
+                int i = Integer.parseInt(msg.getUserProperty("idx"));
+                return i % 3 == 0 ? LocalTransactionState.COMMIT_MESSAGE
+                    : i % 3 == 1 ? LocalTransactionState.ROLLBACK_MESSAGE : LocalTransactionState.UNKNOW;
+            }
+
+            @Override
+            public LocalTransactionState checkLocalTransaction(MessageExt msg) {
+                System.out.println("CHECKED " + msg.getUserProperty("idx") + " " + msg.getTopic());
+                System.out.flush();
+                checked.countDown();
+                return LocalTransactionState.COMMIT_MESSAGE;
+            }
+        });
+        producer.start();
+        try {
+            for (int i = 0; i < count; i++) {
+                SendResult r = producer.sendMessageInTransaction(message(topic, "tx", i), null);
+                System.out.println("SENT " + i + " " + r.getSendStatus() + " "
+                    + ((TransactionSendResult) r).getLocalTransactionState());
+            }
+            // Brokers learn of a producer group only from heartbeats, sent every 30 s to the
+            // brokers of known routes; send one now that the route is known.
+            producer.getDefaultMQProducerImpl().getmQClientFactory().sendHeartbeatToAllBrokerWithLock();
+            System.out.println(checked.await(seconds, TimeUnit.SECONDS) ? "DONE" : "TIMEOUT");
+        } finally {
+            producer.shutdown();
+        }
     }
 
     private static void litePull(String ns, String topic, String group, int count, int seconds) throws Exception {
