@@ -2,26 +2,13 @@
 
 import time
 
+from rmq.broker.processors.send import V2_NAMES
 from rmq.common.batch import BatchElement, encode_batch
 from rmq.common.codes import RequestCode
 from rmq.common.message import encode_properties
 from rmq.remoting.command import RemotingCommand, request
 
-V2 = {
-    "producerGroup": "a",
-    "topic": "b",
-    "defaultTopic": "c",
-    "defaultTopicQueueNums": "d",
-    "queueId": "e",
-    "sysFlag": "f",
-    "bornTimestamp": "g",
-    "flag": "h",
-    "properties": "i",
-    "reconsumeTimes": "j",
-    "unitMode": "k",
-    "maxReconsumeTimes": "l",
-    "batch": "m",
-}
+V2 = V2_NAMES
 
 
 def send_headers(

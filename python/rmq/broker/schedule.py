@@ -25,7 +25,7 @@ from rmq.common.message import (
     decode_records,
     encode_properties,
 )
-from rmq.common.message_id import host_bytes
+from rmq.common.message_id import host_bytes_or_zero
 from rmq.store.results import GetStatus, PutStatus
 from rmq.store.store import MessageInput
 
@@ -204,7 +204,7 @@ class ScheduleService:
                     m.flag,
                     m.sys_flag,
                     m.born_timestamp,
-                    _host(m.born_host),
+                    host_bytes_or_zero(m.born_host),
                     ctx.store_host,
                     m.reconsume_times,
                     m.prepared_transaction_offset,
@@ -223,10 +223,3 @@ class ScheduleService:
             ctx.holds.notify(topic, queue_id, result.queue_offset + 1)
             self.delivered += 1
         return len(messages)
-
-
-def _host(addr: str) -> bytes:
-    try:
-        return host_bytes(addr)
-    except (ValueError, OSError):
-        return bytes(8)

@@ -26,7 +26,7 @@ from rmq.common.message import (
     encode_properties,
     rewrite_topic,
 )
-from rmq.common.message_id import host_bytes, offset_msg_id
+from rmq.common.message_id import host_bytes_or_zero, offset_msg_id
 from rmq.remoting.command import request
 from rmq.store.results import GetStatus, PutResult, PutStatus
 from rmq.store.store import MessageInput
@@ -55,13 +55,6 @@ SCAN_BATCH: Final = 32
 
 class TransactionError(Exception):
     """An END_TRANSACTION that does not match its half message (answered SYSTEM_ERROR)."""
-
-
-def _host(addr: str) -> bytes:
-    try:
-        return host_bytes(addr)
-    except (ValueError, OSError):
-        return bytes(8)
 
 
 class TransactionService:
@@ -104,7 +97,7 @@ class TransactionService:
             half.flag,
             (half.sys_flag & ~TRANSACTION_TYPE_MASK) | COMMIT_TYPE,
             half.born_timestamp,
-            _host(half.born_host),
+            host_bytes_or_zero(half.born_host),
             self._ctx.store_host,
             half.reconsume_times,
             commit_log_offset,
@@ -237,7 +230,7 @@ class TransactionService:
             half.flag,
             half.sys_flag,
             half.born_timestamp,
-            _host(half.born_host),
+            host_bytes_or_zero(half.born_host),
             self._ctx.store_host,
             half.reconsume_times,
             0,

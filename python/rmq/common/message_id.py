@@ -1,6 +1,7 @@
 """Ids of stored messages: the broker's offset msgId (store host + commitlog offset) and the
 Java ``String.hashCode`` that tags codes are made of."""
 
+import functools
 import socket
 import struct
 
@@ -15,6 +16,16 @@ def host_bytes(addr: str) -> bytes:
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.inet_pton(family, host) + struct.pack(">i", int(port))
+
+
+@functools.lru_cache(maxsize=4096)
+def host_bytes_or_zero(addr: str) -> bytes:
+    """:func:`host_bytes`, or eight zero bytes for an address that does not parse (a
+    record still needs a host field); cached, since peers repeat."""
+    try:
+        return host_bytes(addr)
+    except (ValueError, OSError):
+        return bytes(8)
 
 
 def offset_msg_id(store_host: bytes, phy_offset: int) -> str:

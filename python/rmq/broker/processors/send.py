@@ -3,7 +3,6 @@
 Java: ``SendMessageProcessor`` with ``AbstractSendMessageProcessor.msgCheck``; the checks
 run in the same order so a client sees the same code for the same mistake."""
 
-import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from rmq.common.message import (
     decode_properties,
     encode_properties,
 )
-from rmq.common.message_id import host_bytes, offset_msg_id
+from rmq.common.message_id import host_bytes_or_zero, offset_msg_id
 from rmq.common.perm import PERM_READ, PERM_WRITE, is_writeable
 from rmq.common.route import TopicConfig
 from rmq.common.version import V3_4_9
@@ -456,13 +455,5 @@ class SendProcessor:
         )
 
 
-@functools.lru_cache(maxsize=4096)
-def _host_of(peer: str) -> bytes:
-    try:
-        return host_bytes(peer)
-    except (ValueError, OSError):
-        return bytes(8)
-
-
 def _peer_host(conn: Connection) -> bytes:
-    return _host_of(conn.peer)
+    return host_bytes_or_zero(conn.peer)

@@ -12,7 +12,7 @@ from rmq.broker.schedule import PROPERTY_DELAY, PROPERTY_REAL_QUEUE_ID, PROPERTY
 from rmq.common import topic as names
 from rmq.common.codes import RequestCode, ResponseCode
 from rmq.common.message import MessageDecodeError, decode_record, encode_properties
-from rmq.common.message_id import host_bytes, offset_msg_id
+from rmq.common.message_id import host_bytes_or_zero, offset_msg_id
 from rmq.common.perm import PERM_READ, PERM_WRITE, is_writeable
 from rmq.common.version import V3_4_9
 from rmq.remoting.command import RemotingCommand
@@ -88,7 +88,7 @@ class SendBackProcessor:
         else:
             level = delay_level or 3 + msg.reconsume_times
         origin = props.get(PROPERTY_ORIGIN_MESSAGE_ID) or offset_msg_id(
-            _host(msg.store_host), msg.phy_offset
+            host_bytes_or_zero(msg.store_host), msg.phy_offset
         )
         props[PROPERTY_ORIGIN_MESSAGE_ID] = origin
         store_topic, store_queue = topic, queue_id
@@ -107,7 +107,7 @@ class SendBackProcessor:
             msg.flag,
             msg.sys_flag,
             msg.born_timestamp,
-            _host(msg.born_host),
+            host_bytes_or_zero(msg.born_host),
             ctx.store_host,
             msg.reconsume_times + 1,
             0,
@@ -118,10 +118,3 @@ class SendBackProcessor:
         ctx.stats.put.total += 1
         ctx.holds.notify(store_topic, store_queue, result.queue_offset + 1)
         return req.answer()
-
-
-def _host(addr: str) -> bytes:
-    try:
-        return host_bytes(addr)
-    except (ValueError, OSError):
-        return bytes(8)
