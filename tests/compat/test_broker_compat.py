@@ -5,16 +5,15 @@ groups so the order of tests does not matter."""
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
-from tests.harness.java import mqadmin, run_java
-from tests.harness.processes import ServerProcess, running_broker, running_namesrv
+from tests.harness.java import mqadmin
+from tests.harness.java_client import Cluster, admin, expected_body, java, received, send
+from tests.harness.processes import running_broker, running_namesrv
 
 pytestmark = pytest.mark.compat
 
-COMPAT_MAIN = "dev.rmq.compat.RmqCompat"
 #: Delay levels in seconds and quick transaction checks, so retries and check-backs come
 #: back within a test's time.
 FAST_SEMANTICS = {
@@ -22,11 +21,6 @@ FAST_SEMANTICS = {
     "transactionCheckInterval": "1000",
     "transactionTimeOut": "1000",
 }
-
-
-class Cluster(NamedTuple):
-    namesrv: ServerProcess
-    broker: ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -37,40 +31,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         running_broker(home / "broker", namesrv.addr, FAST_SEMANTICS) as broker,
     ):
         yield Cluster(namesrv, broker)
-
-
-class Received(NamedTuple):
-    topic: str
-    queue_id: int
-    queue_offset: int
-    tags: str
-    keys: str
-    idx: str
-    reconsume_times: int
-    body: str
-
-
-def received(stdout: str) -> list[Received]:
-    out = []
-    for line in stdout.splitlines():
-        if line.startswith("RECV "):
-            _, topic, qid, qoff, tags, keys, idx, times, body = line.split(" ", 8)
-            out.append(Received(topic, int(qid), int(qoff), tags, keys, idx, int(times), body))
-    return out
-
-
-def expected_body(mode: str, i: int) -> str:
-    return f"{mode} body {i} {'y' * (i % 5 * 30)}".replace(" ", "_")
-
-
-def java(*args: str, timeout: float = 90.0) -> str:
-    result = run_java(COMPAT_MAIN, *args, timeout=timeout)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return result.stdout
-
-
-def send(cluster: Cluster, topic: str, mode: str, count: int) -> str:
-    return java("send", cluster.namesrv.addr, topic, mode, str(count))
 
 
 def test_every_send_mode_is_consumed_by_a_push_consumer(cluster: Cluster) -> None:
@@ -147,18 +107,6 @@ def test_transaction_producer_commit_rollback_and_check_back(cluster: Cluster) -
                         "*", "4", "60"))  # fmt: skip
     # Committed (0, 3) and committed after the check (2, 5); rolled back (1, 4) never shows.
     assert sorted(int(r.idx) for r in got) == [0, 2, 3, 5]
-
-
-def admin(cluster: Cluster, *args: str) -> str:
-    """Run an mqadmin command; it exits 0 even when it fails, so failure is read from its
-    output. One retry: mqadmin's own 3-5 s request time-outs trip on a loaded shared box."""
-    output = ""
-    for _ in range(2):
-        result = mqadmin(*args[:1], "-n", cluster.namesrv.addr, *args[1:])
-        output = result.stdout + result.stderr
-        if result.returncode == 0 and "command failed" not in output:
-            return output
-    raise AssertionError(f"mqadmin {args[0]} failed:\n{output}")
 
 
 def test_mqadmin_broker_commands(cluster: Cluster) -> None:

@@ -3,6 +3,7 @@
 import time
 
 from rmq.broker.processors.send import V2_NAMES
+from rmq.common import fastjson
 from rmq.common.batch import BatchElement, encode_batch
 from rmq.common.codes import RequestCode
 from rmq.common.message import encode_properties
@@ -71,9 +72,12 @@ def pull_request(
     max_nums: int = 32,
     suspend_ms: int = 0,
     subscription: str = "*",
+    expression_type: str = "TAG",
     commit_offset: int | None = None,
+    with_subscription: bool = True,
+    sub_version: int | None = None,
 ) -> RemotingCommand:
-    flag = 0x4
+    flag = 0x4 if with_subscription else 0
     if suspend_ms:
         flag |= 0x2
     if commit_offset is not None:
@@ -90,7 +94,37 @@ def pull_request(
             "commitOffset": str(commit_offset or 0),
             "suspendTimeoutMillis": str(suspend_ms),
             "subscription": subscription,
-            "subVersion": str(int(time.time() * 1000)),
-            "expressionType": "TAG",
+            "subVersion": str(int(time.time() * 1000) if sub_version is None else sub_version),
+            "expressionType": expression_type,
         },
     )
+
+
+def consumer_heartbeat(
+    client_id: str,
+    group: str,
+    subscriptions: list[tuple[str, str, str]],
+    message_model: str = "CLUSTERING",
+) -> RemotingCommand:
+    """HEART_BEAT of one consumer; subscriptions are (topic, expression, expression type)."""
+    subs = [
+        {"classFilterMode": False, "codeSet": [], "expressionType": kind,
+         "subString": expression, "subVersion": int(time.time() * 1000),
+         "tagsSet": [], "topic": topic}
+        for topic, expression, kind in subscriptions
+    ]  # fmt: skip
+    body = {
+        "clientID": client_id,
+        "consumerDataSet": [
+            {
+                "consumeFromWhere": "CONSUME_FROM_LAST_OFFSET",
+                "consumeType": "CONSUME_PASSIVELY",
+                "groupName": group,
+                "messageModel": message_model,
+                "subscriptionDataSet": subs,
+                "unitMode": False,
+            }
+        ],
+        "producerDataSet": [],
+    }
+    return request(RequestCode.HEART_BEAT, body=fastjson.dumps(body))

@@ -14,6 +14,7 @@ from rmq.broker.long_polling import PullHolds
 from rmq.broker.offsets import OffsetTable
 from rmq.broker.processors.admin import AdminProcessor, BrokerConfigView
 from rmq.broker.processors.client_manage import ClientManageProcessor
+from rmq.broker.processors.consumer_control import ConsumerControlProcessor
 from rmq.broker.processors.consumer_offsets import ConsumerOffsetProcessor
 from rmq.broker.processors.end_transaction import EndTransactionProcessor
 from rmq.broker.processors.pull import PullProcessor
@@ -115,6 +116,7 @@ class BrokerApp:
         ConsumerOffsetProcessor(ctx).register(dispatcher)
         QueryProcessor(ctx).register(dispatcher)
         AdminProcessor(ctx, BrokerConfigView(self)).register(dispatcher)
+        ConsumerControlProcessor(ctx).register(dispatcher)
 
         self.server = RemotingServer(
             dispatcher,

@@ -1,12 +1,14 @@
 """A consumer's subscription to one topic (Java: ``SubscriptionData``, ``FilterAPI``).
 
 Tag expressions (``*``, ``TagA || TagB``) are matched on the broker by tag hash code only;
-the client compares the tag text itself, as the Java client does."""
+the client compares the tag text itself, as the Java client does. SQL92 expressions are
+compiled here once and evaluated by the broker against each message's properties."""
 
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from rmq.common.message_id import java_hash
+from rmq.filter.sql92 import Selector, SelectorSyntaxError, compile_selector
 
 SUB_ALL: Final = "*"
 EXPRESSION_TAG: Final = "TAG"
@@ -26,6 +28,9 @@ class Subscription:
     codes: frozenset[int] = field(default_factory=frozenset)
     sub_version: int = 0
     class_filter_mode: bool = False
+    # The compiled SQL92 expression; None for tags, or when a heartbeat brought an
+    # expression that does not compile (Java then has no "filter data" for the group).
+    selector: Selector | None = field(default=None, compare=False)
 
     @classmethod
     def parse(
@@ -36,7 +41,11 @@ class Subscription:
             raise SubscriptionParseError(f"unknown expression type {expression_type!r}")
         text = (expression or "").strip()
         if kind == EXPRESSION_SQL92:
-            return cls(topic, text, kind, sub_version=sub_version)
+            try:
+                selector = compile_selector(text)
+            except SelectorSyntaxError as exc:
+                raise SubscriptionParseError(f"Invalid MessageSelector. {exc}") from None
+            return cls(topic, text, kind, sub_version=sub_version, selector=selector)
         if not text or text == SUB_ALL:
             return cls(topic, SUB_ALL, kind, sub_version=sub_version)
         tags = tuple(t.strip() for t in text.split("||") if t.strip())
@@ -52,14 +61,23 @@ class Subscription:
         codes = frozenset(int(c) for c in obj.get("codeSet") or ())
         if tags and not codes:
             codes = frozenset(java_hash(t) for t in tags)
+        sub_string = str(obj.get("subString") or SUB_ALL)
+        kind = str(obj.get("expressionType") or EXPRESSION_TAG).upper()
+        selector = None
+        if kind == EXPRESSION_SQL92:
+            try:
+                selector = compile_selector(sub_string)
+            except SelectorSyntaxError:
+                selector = None
         return cls(
             obj["topic"],
-            str(obj.get("subString") or SUB_ALL),
-            str(obj.get("expressionType") or EXPRESSION_TAG).upper(),
+            sub_string,
+            kind,
             tags,
             codes,
             int(obj.get("subVersion") or 0),
             bool(obj.get("classFilterMode", False)),
+            selector,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -421,8 +421,11 @@ class AdminProcessor:
         return req.answer()
 
     def all_delay_offsets(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
-        # Java answers so while its schedule service has no progress to report.
-        raise RequestError(ResponseCode.SYSTEM_ERROR, "No delay offset in this broker")
+        """delayOffset.json as it stands (what a slave copies from its master)."""
+        schedule = self._ctx.schedule
+        if schedule is None:
+            raise RequestError(ResponseCode.SYSTEM_ERROR, "No delay offset in this broker")
+        return req.answer(body=fastjson.dumps(schedule.to_json()))
 
     async def call_consumer(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
         """Forward to one consumer client and return its answer (Java ``callConsumer``)."""

@@ -4,7 +4,7 @@
 from typing import Any
 
 from rmq.broker.context import BrokerContext
-from rmq.broker.subscription import Subscription, SubscriptionParseError
+from rmq.broker.subscription import EXPRESSION_TAG, Subscription, SubscriptionParseError
 from rmq.common import fastjson
 from rmq.common import topic as names
 from rmq.common.codes import RequestCode, ResponseCode
@@ -104,10 +104,18 @@ class ClientManageProcessor:
         except ValueError as exc:
             raise RequestError(ResponseCode.SYSTEM_ERROR, f"bad body: {exc}") from None
         sub = body.get("subscriptionData") if isinstance(body, dict) else None
-        kind = str(sub.get("expressionType") or "TAG") if isinstance(sub, dict) else "TAG"
-        if kind.upper() != "TAG" and not self._ctx.broker.enable_property_filter:
+        if not isinstance(sub, dict):
+            return req.answer()
+        kind = str(sub.get("expressionType") or EXPRESSION_TAG)
+        if kind == EXPRESSION_TAG:
+            return req.answer()
+        if not self._ctx.broker.enable_property_filter:
             return req.answer(
                 ResponseCode.SYSTEM_ERROR,
                 f"The broker does not support consumer to filter message by {kind}",
             )
+        try:
+            Subscription.parse(str(sub.get("topic") or ""), sub.get("subString"), kind, 0)
+        except SubscriptionParseError as exc:
+            return req.answer(ResponseCode.SUBSCRIPTION_PARSE_FAILED, str(exc))
         return req.answer()

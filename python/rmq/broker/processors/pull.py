@@ -7,6 +7,7 @@ import logging
 from typing import Final
 
 from rmq.broker.context import BrokerContext
+from rmq.broker.property_filter import get_matching
 from rmq.broker.subscription import EXPRESSION_TAG, Subscription, SubscriptionParseError
 from rmq.common.codes import RequestCode, ResponseCode
 from rmq.common.perm import is_readable
@@ -120,6 +121,11 @@ class PullProcessor:
                     f"the consumer's subscription not latest, group: {group}",
                 )
             sub = found
+            if sub.expression_type != EXPRESSION_TAG and sub.selector is None:
+                raise RequestError(
+                    ResponseCode.FILTER_DATA_NOT_EXIST,
+                    "The broker's consumer filter data is not exist!Your expression may be wrong!",
+                )
         if sub.expression_type != EXPRESSION_TAG and not ctx.broker.enable_property_filter:
             raise RequestError(
                 ResponseCode.SYSTEM_ERROR,
@@ -152,14 +158,12 @@ class PullProcessor:
     ) -> GetResult:
         store = self._ctx.store_config
         count = max(1, min(max_nums, store.max_transfer_count_on_message_in_memory))
-        return self._ctx.store.get(
-            topic,
-            queue_id,
-            offset,
-            count,
-            store.max_transfer_bytes_on_message_in_memory,
-            sub.tag_codes,
-        )
+        max_bytes = store.max_transfer_bytes_on_message_in_memory
+        if sub.selector is not None:
+            return get_matching(
+                self._ctx.store, topic, queue_id, offset, count, max_bytes, sub.selector
+            )
+        return self._ctx.store.get(topic, queue_id, offset, count, max_bytes, sub.tag_codes)
 
     def _code(self, result: GetResult, offset: int) -> int:
         status = result.status

@@ -18,6 +18,9 @@ import org.apache.rocketmq.broker.out.BrokerOuterAPI;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.MessageSelector;
+import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
 import org.apache.rocketmq.client.consumer.PullResult;
 import org.apache.rocketmq.client.consumer.PullStatus;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
@@ -59,12 +62,15 @@ import org.apache.rocketmq.remoting.protocol.SerializeType;
  * route NS TOPIC                     look a route up with the official client
  * produce NS TOPIC COUNT              send COUNT messages (tags TagA/TagB, keys fixture-key-N),
  *                                    printing one SENT line per SendResult
- * send NS TOPIC MODE COUNT           send COUNT messages with MODE sync|async|oneway|batch
+ * send NS TOPIC MODE COUNT           send COUNT messages with MODE sync|async|oneway|batch|
+ *                                    ordered (ordered: queue chosen by idx % 4)
  *                                    (tags TagA/TagB, keys MODE-key-N, property idx=N)
- * push NS TOPIC GROUP MODEL EXPR COUNT SECONDS
- *                                    DefaultMQPushConsumer (CLUSTERING|BROADCASTING, tag
- *                                    expression) from the first offset; one RECV line per
- *                                    message until COUNT arrived or SECONDS passed
+ * push NS TOPIC GROUP MODEL EXPR COUNT SECONDS [PAUSE_MS]
+ *                                    DefaultMQPushConsumer (CLUSTERING|BROADCASTING, or
+ *                                    ORDERLY: clustering with MessageListenerOrderly; a tag
+ *                                    expression, or SQL:expression for MessageSelector.bySql)
+ *                                    from the first offset; one RECV line per message until
+ *                                    COUNT arrived or SECONDS passed, pausing PAUSE_MS each
  * pushretry NS TOPIC GROUP COUNT SECONDS  push consumer answering RECONSUME_LATER to every
  *                                    first delivery; RECV lines until COUNT second deliveries
  * tx NS TOPIC COUNT SECONDS          TransactionMQProducer: message i commits when i%3==0,
@@ -98,7 +104,7 @@ public final class RmqCompat {
                 break;
             case "push":
                 push(args[1], args[2], args[3], args[4], args[5], Integer.parseInt(args[6]),
-                    Integer.parseInt(args[7]));
+                    Integer.parseInt(args[7]), args.length > 8 ? Integer.parseInt(args[8]) : 0);
                 break;
             case "pushretry":
                 pushRetry(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
@@ -252,7 +258,17 @@ public final class RmqCompat {
             for (int i = 0; i < count; i++) {
                 Message msg = message(topic, mode, i);
                 final int index = i;
-                if (mode.equals("sync")) {
+                if (mode.equals("ordered")) {
+                    SendResult r = producer.send(msg, new MessageQueueSelector() {
+                        @Override
+                        public MessageQueue select(List<MessageQueue> mqs, Message m, Object arg) {
+                            return mqs.get((Integer) arg % mqs.size());
+                        }
+                    }, i % 4);
+                    System.out.println("SENT " + i + " " + r.getSendStatus() + " "
+                        + r.getMessageQueue().getQueueId());
+                    done.countDown();
+                } else if (mode.equals("sync")) {
                     SendResult r = producer.send(msg);
                     System.out.println("SENT " + i + " " + r.getSendStatus() + " " + r.getMsgId() + " "
                         + r.getOffsetMsgId());
@@ -291,21 +307,38 @@ public final class RmqCompat {
     }
 
     private static void push(String ns, String topic, String group, String model, String expr, int count,
-                             int seconds) throws Exception {
+                             int seconds, int pauseMs) throws Exception {
         DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group);
         consumer.setNamesrvAddr(ns);
-        consumer.setMessageModel(MessageModel.valueOf(model));
+        boolean orderly = model.equals("ORDERLY");
+        consumer.setMessageModel(orderly ? MessageModel.CLUSTERING : MessageModel.valueOf(model));
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         consumer.setInstanceName(group + "-" + ProcessHandle.current().pid());
-        consumer.subscribe(topic, expr);
+        if (expr.startsWith("SQL:")) {
+            consumer.subscribe(topic, MessageSelector.bySql(expr.substring(4)));
+        } else {
+            consumer.subscribe(topic, expr);
+        }
         CountDownLatch done = new CountDownLatch(count);
-        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
-            for (MessageExt m : msgs) {
-                printReceived(m);
-                done.countDown();
-            }
-            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-        });
+        if (orderly) {
+            consumer.registerMessageListener((MessageListenerOrderly) (msgs, context) -> {
+                for (MessageExt m : msgs) {
+                    printReceived(m);
+                    pause(pauseMs);
+                    done.countDown();
+                }
+                return ConsumeOrderlyStatus.SUCCESS;
+            });
+        } else {
+            consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
+                for (MessageExt m : msgs) {
+                    printReceived(m);
+                    pause(pauseMs);
+                    done.countDown();
+                }
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+        }
         consumer.start();
         System.out.println("STARTED");
         System.out.flush();
@@ -314,6 +347,17 @@ public final class RmqCompat {
         Thread.sleep(200);
         consumer.shutdown();
         System.out.println(all ? "DONE" : "TIMEOUT");
+    }
+
+    private static void pause(int ms) {
+        if (ms <= 0) {
+            return;
+        }
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void pushRetry(String ns, String topic, String group, int count, int seconds)

@@ -1,0 +1,1 @@
+"""Message filters evaluated on the broker: RocketMQ's SQL92 selector."""
