@@ -17,20 +17,15 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.harness.java import JVM_FLAGS, classpath, java_env
-from tests.harness.processes import BIN, free_port, write_properties
+from bench.e2e.pair import java_load, rss_mib, start_pair
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-BOOT = "boot success"
-#: Apache's broker as its own runbroker.sh would size it on a small box (heap 1 GiB).
-BROKER_JVM = ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", *JVM_FLAGS[3:]]
 
 
 @dataclass
@@ -51,81 +46,13 @@ class Run:
     idle_rss_mib: float
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def spawn(command: list[str], env: dict[str, str]) -> tuple["subprocess.Popen[bytes]", float]:
-    began = time.monotonic()
-    proc = subprocess.Popen(
-        ["taskset", "-c", "0", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
-    )
-    assert proc.stdout is not None
-    deadline = began + 90
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if BOOT.encode() in line:
-            return proc, time.monotonic() - began
-    proc.kill()
-    raise RuntimeError(f"{command[:3]} did not boot")
-
-
-def start_pair(
-    system: str, home: Path, flush: str
-) -> tuple[list["subprocess.Popen[bytes]"], str, float]:
-    ns_port, broker_port = free_port(), free_port()
-    ns_conf = write_properties(home / "namesrv.properties", {"listenPort": str(ns_port)})
-    namesrv = f"127.0.0.1:{ns_port}"
-    broker_conf = write_properties(
-        home / "broker.properties",
-        {
-            "brokerClusterName": "BenchCluster",
-            "brokerName": "broker-bench",
-            "brokerIP1": "127.0.0.1",
-            "listenPort": str(broker_port),
-            "namesrvAddr": namesrv,
-            "storePathRootDir": str(home / "store"),
-            "flushDiskType": flush,
-        },
-    )
-    if system == "rmq":
-        env = {**os.environ, "HOME": str(home)}
-        ns_cmd = [str(BIN / "rmq-namesrv"), "-c", str(ns_conf)]
-        broker_cmd = [str(BIN / "rmq-broker"), "-c", str(broker_conf)]
-    else:
-        env = java_env(home)
-        home_flag = f"-Duser.home={home}"
-        ns_cmd = ["java", *JVM_FLAGS, home_flag, "-cp", classpath(),
-                  "org.apache.rocketmq.namesrv.NamesrvStartup", "-c", str(ns_conf)]  # fmt: skip
-        broker_main = "org.apache.rocketmq.broker.BrokerStartup"
-        broker_cmd = ["java", *BROKER_JVM, home_flag, "-cp", classpath(), broker_main,
-                      "-c", str(broker_conf)]  # fmt: skip
-    ns_proc, _ = spawn(ns_cmd, env)
-    broker_proc, boot = spawn(broker_cmd, env)
-    return [broker_proc, ns_proc], namesrv, boot
-
-
-def java_load(*args: str, timeout: float) -> list[str]:
-    command = ["taskset", "-c", "1", "java", *JVM_FLAGS, "-cp", classpath(),
-               "dev.rmq.compat.Bench", *args]  # fmt: skip
-    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=java_env())
-    for line in out.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return line.split()[1:]
-    raise RuntimeError(f"no RESULT from {args[0]}: {out.stdout[-800:]} {out.stderr[-1500:]}")
-
-
 def run_once(system: str, size: int, flush: str, args: argparse.Namespace) -> Run:
     with tempfile.TemporaryDirectory(prefix=f"bench-broker-{system}-") as tmp:
-        procs, namesrv, boot = start_pair(system, Path(tmp), flush)
+        pair = start_pair(system, Path(tmp), flush)
+        namesrv, boot = pair.namesrv, pair.boot_s
         try:
             time.sleep(1.0)
-            idle = rss_mib(procs[0].pid)
+            idle = rss_mib(pair.procs["broker"].pid)
             topic = f"Bench{size}"
             sent, tps, avg, p99, peak, errors, stored = java_load(
                 "produce", namesrv, topic, str(args.threads), str(size), str(args.seconds),
@@ -137,15 +64,7 @@ def run_once(system: str, size: int, flush: str, args: argparse.Namespace) -> Ru
                 timeout=240,
             )  # fmt: skip
         finally:
-            for proc in procs:
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                if proc.stdout is not None:
-                    proc.stdout.close()
+            pair.stop()
     return Run(system, size, flush, float(tps), float(avg), float(p99), float(peak), int(errors),
                float(consume_tps), int(consumed), int(sent), int(stored), boot, idle)  # fmt: skip
 

@@ -1,6 +1,7 @@
 """The official Java client's SQL92 MessageSelector, MessageListenerOrderly and broadcasting,
 and mqadmin's offset resets, against real rmq processes (as in RocketMQ's own examples)."""
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -9,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from rmq.common.codes import ResponseCode
+from rmq.common.message import decode_records
+from rmq.remoting.client import RemotingClient
+from tests.harness.broker_requests import pull_request
 from tests.harness.java import mqadmin
 from tests.harness.java_client import Cluster, JavaClient, admin, java, received, send
 from tests.harness.processes import running_broker, running_namesrv
@@ -136,3 +141,33 @@ def test_mqadmin_reset_offset_reaches_an_online_consumer(cluster: Cluster) -> No
     assert output.rstrip().endswith("DONE"), output
     got = sorted(int(r.idx) for r in received(output))
     assert got == sorted(list(range(5)) * 2)
+
+
+async def test_orderly_consumer_suspends_then_dead_letters(cluster: Cluster) -> None:
+    topic, group, total = "CompatOrderlyFail", "CompatOrderlyFailG", 8
+    send(cluster, topic, "ordered", total)
+    out = java("orderlyfail", cluster.namesrv.addr, topic, group, "2", str(total), "90",
+               timeout=150)  # fmt: skip
+    assert out.rstrip().endswith("DONE"), out
+    got = received(out)
+    # Retried in place (reconsumeTimes 0, 1, 2), never out of order: idx 4 shares its queue.
+    tries = [r.reconsume_times for r in got if r.idx == "0"]
+    assert tries == [0, 1, 2]
+    order = [int(r.idx) for r in got if r.queue_id == got[0].queue_id and r.idx != "0"]
+    assert order == sorted(order)
+    # Past maxReconsumeTimes the client sends it back and the broker dead-letters it.
+    client = RemotingClient(timeout=20.0)
+    try:
+        dlq = f"%DLQ%{group}"
+        reply = await client.invoke(cluster.broker.addr, pull_request(group, dlq, 0, 0))
+        for _ in range(50):
+            if reply.code == ResponseCode.SUCCESS:
+                break
+            await asyncio.sleep(0.2)
+            reply = await client.invoke(cluster.broker.addr, pull_request(group, dlq, 0, 0))
+        assert reply.code == ResponseCode.SUCCESS, (reply.code, reply.remark)
+        [dead] = decode_records(reply.body or b"")
+        assert dead.properties["idx"] == "0"
+        assert dead.properties["ORIGIN_MESSAGE_ID"]
+    finally:
+        await client.close()

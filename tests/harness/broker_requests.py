@@ -2,11 +2,11 @@
 
 import time
 
-from rmq.broker.processors.send import V2_NAMES
 from rmq.common import fastjson
 from rmq.common.batch import BatchElement, encode_batch
 from rmq.common.codes import RequestCode
 from rmq.common.message import encode_properties
+from rmq.common.send_header import V2_NAMES
 from rmq.remoting.command import RemotingCommand, request
 
 V2 = V2_NAMES
@@ -41,10 +41,12 @@ def send_request(
     v2: bool = True,
     sys_flag: int = 0,
     group: str = "test_producer",
+    extra_headers: dict[str, str] | None = None,
 ) -> RemotingCommand:
     headers = send_headers(
         topic, queue_id, {"WAIT": "true", **(properties or {})}, sys_flag=sys_flag, group=group
     )
+    headers.update(extra_headers or {})
     if v2:
         return request(RequestCode.SEND_MESSAGE_V2, {V2[k]: v for k, v in headers.items()}, body)
     return request(RequestCode.SEND_MESSAGE, headers, body)

@@ -152,6 +152,34 @@ async def test_send_back_climbs_the_retry_ladder_into_the_dead_letter_queue(
     assert "DELAY" not in dead[0].properties
 
 
+async def test_retry_topic_send_past_max_reconsume_goes_to_dlq_at_once(
+    broker: ServerProcess, bc: RemotingClient
+) -> None:
+    """What an orderly consumer does after its last local retry: send to %RETRY% with its
+    reconsume count; the broker dead-letters it without parking it for the delay."""
+    retry = await bc.invoke(
+        broker.addr,
+        send_request(
+            "%RETRY%OrderG", b"poison", properties={"DELAY": "5", "idx": "7"},
+            extra_headers={"reconsumeTimes": "2", "maxReconsumeTimes": "2"},
+        ),
+    )  # fmt: skip
+    assert retry.code == ResponseCode.SUCCESS
+    [dead] = await pull_all(bc, broker.addr, "%DLQ%OrderG")
+    assert dead.body == b"poison"
+    assert dead.properties["DELAY"] == "0"
+
+    below = await bc.invoke(
+        broker.addr,
+        send_request(
+            "%RETRY%OrderG", b"again", properties={"DELAY": "1"},
+            extra_headers={"reconsumeTimes": "1", "maxReconsumeTimes": "2"},
+        ),
+    )  # fmt: skip
+    assert below.code == ResponseCode.SUCCESS
+    assert [m.body for m in await pull_all(bc, broker.addr, "%DLQ%OrderG")] == [b"poison"]
+
+
 async def test_send_back_of_an_unknown_offset_is_an_error(
     broker: ServerProcess, bc: RemotingClient
 ) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from rmq.broker.json_config import JsonConfigFile
+from rmq.common import property_keys as keys
 from rmq.common import topic as names
 from rmq.common.message import (
     NAME_VALUE_SEPARATOR,
@@ -34,9 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PROPERTY_DELAY: Final = "DELAY"
-PROPERTY_REAL_TOPIC: Final = "REAL_TOPIC"
-PROPERTY_REAL_QUEUE_ID: Final = "REAL_QID"
+PROPERTY_DELAY: Final = keys.DELAY_TIME_LEVEL
+PROPERTY_REAL_TOPIC: Final = keys.REAL_TOPIC
+PROPERTY_REAL_QUEUE_ID: Final = keys.REAL_QUEUE_ID
 #: Messages one delivery pass moves at most (one engine call).
 DELIVER_BATCH: Final = 32
 #: How long an idle level waits before looking again (a send into its queue wakes it).

@@ -17,6 +17,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Final
 
+from rmq.common import property_keys as keys
 from rmq.common import topic as names
 from rmq.common.codes import RequestCode
 from rmq.common.message import (
@@ -39,14 +40,14 @@ log = logging.getLogger(__name__)
 SYSTEM_GROUP: Final = "CID_RMQ_SYS_TRANS"
 HALF_QUEUE: Final = 0
 REMOVE_TAG: Final = "d"
-PROPERTY_PRODUCER_GROUP: Final = "PGROUP"
-PROPERTY_TRANSACTION_PREPARED: Final = "TRAN_MSG"
-PROPERTY_CHECK_TIMES: Final = "TRANSACTION_CHECK_TIMES"
-PROPERTY_CHECK_IMMUNITY: Final = "CHECK_IMMUNITY_TIME_IN_SECONDS"
-PROPERTY_REAL_TOPIC: Final = "REAL_TOPIC"
-PROPERTY_REAL_QUEUE_ID: Final = "REAL_QID"
-PROPERTY_UNIQ_KEY: Final = "UNIQ_KEY"
-TRANSACTION_TYPE_MASK: Final = 0xC
+PROPERTY_PRODUCER_GROUP: Final = keys.PRODUCER_GROUP
+PROPERTY_TRANSACTION_PREPARED: Final = keys.TRANSACTION_PREPARED
+PROPERTY_CHECK_TIMES: Final = keys.TRANSACTION_CHECK_TIMES
+PROPERTY_CHECK_IMMUNITY: Final = keys.CHECK_IMMUNITY_TIME_IN_SECONDS
+PROPERTY_REAL_TOPIC: Final = keys.REAL_TOPIC
+PROPERTY_REAL_QUEUE_ID: Final = keys.REAL_QUEUE_ID
+PROPERTY_UNIQ_KEY: Final = keys.UNIQ_CLIENT_MESSAGE_ID_KEYIDX
+TRANSACTION_TYPE_MASK: Final = keys.TRANSACTION_TYPE_MASK
 COMMIT_TYPE: Final = 0x8
 ROLLBACK_TYPE: Final = 0xC
 #: Half and op entries one check pass reads per request to the store.

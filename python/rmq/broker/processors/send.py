@@ -10,6 +10,7 @@ from typing import Final
 
 from rmq.broker.context import BrokerContext
 from rmq.broker.schedule import PROPERTY_DELAY, delay_level_of
+from rmq.common import property_keys as keys
 from rmq.common import topic as names
 from rmq.common.batch import BatchDecodeError, decode_batch
 from rmq.common.codes import RequestCode, ResponseCode
@@ -22,6 +23,7 @@ from rmq.common.message import (
 from rmq.common.message_id import host_bytes_or_zero, offset_msg_id
 from rmq.common.perm import PERM_READ, PERM_WRITE, is_writeable
 from rmq.common.route import TopicConfig
+from rmq.common.send_header import V2_NAMES
 from rmq.common.version import V3_4_9
 from rmq.remoting.command import RemotingCommand
 from rmq.remoting.connection import Connection
@@ -32,23 +34,6 @@ from rmq.store.results import PutResult, PutStatus
 from rmq.store.store import MessageInput
 
 log = logging.getLogger(__name__)
-
-#: SendMessageRequestHeaderV2's one-letter names for the V1 field names.
-V2_NAMES: Final = {
-    "producerGroup": "a",
-    "topic": "b",
-    "defaultTopic": "c",
-    "defaultTopicQueueNums": "d",
-    "queueId": "e",
-    "sysFlag": "f",
-    "bornTimestamp": "g",
-    "flag": "h",
-    "properties": "i",
-    "reconsumeTimes": "j",
-    "unitMode": "k",
-    "maxReconsumeTimes": "l",
-    "batch": "m",
-}
 
 #: Topics no producer may write to directly (TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET).
 NOT_ALLOWED_SEND: Final = frozenset(
@@ -62,15 +47,15 @@ NOT_ALLOWED_SEND: Final = frozenset(
     }
 )
 
-PROPERTY_CLUSTER: Final = "CLUSTER"
-PROPERTY_WAIT: Final = "WAIT"
-PROPERTY_TRANSACTION_PREPARED: Final = "TRAN_MSG"
-PROPERTY_REAL_TOPIC: Final = "REAL_TOPIC"
-PROPERTY_REAL_QUEUE_ID: Final = "REAL_QID"
-PROPERTY_MAX_RECONSUME_TIMES: Final = "MAX_RECONSUME_TIMES"
-TRANSACTION_PREPARED_TYPE: Final = 0x4
-TRANSACTION_TYPE_MASK: Final = 0xC
-MULTI_TAGS_FLAG: Final = 0x2
+PROPERTY_CLUSTER: Final = keys.CLUSTER
+PROPERTY_WAIT: Final = keys.WAIT_STORE_MSG_OK
+PROPERTY_TRANSACTION_PREPARED: Final = keys.TRANSACTION_PREPARED
+PROPERTY_REAL_TOPIC: Final = keys.REAL_TOPIC
+PROPERTY_REAL_QUEUE_ID: Final = keys.REAL_QUEUE_ID
+PROPERTY_MAX_RECONSUME_TIMES: Final = keys.MAX_RECONSUME_TIMES
+TRANSACTION_PREPARED_TYPE: Final = keys.TRANSACTION_PREPARED_TYPE
+TRANSACTION_TYPE_MASK: Final = keys.TRANSACTION_TYPE_MASK
+MULTI_TAGS_FLAG: Final = keys.MULTI_TAGS_FLAG
 DLQ_QUEUE_NUMS: Final = 1
 
 _BUSY: Final = "[PC_SYNCHRONIZED]broker busy, start flow control for a while"
@@ -273,7 +258,7 @@ class SendProcessor:
                 f"subscription group not exist, {group}",
             )
         max_times = group_config.retry_max_times
-        if req.version > V3_4_9 and h.max_reconsume_times is not None:
+        if req.version >= V3_4_9 and h.max_reconsume_times is not None:
             max_times = h.max_reconsume_times
         if h.reconsume_times < max_times:
             return topic, queue_id
@@ -307,12 +292,18 @@ class SendProcessor:
         ctx = self._ctx
         queue_id = self._queue_id(h, config)
         topic, queue_id = self._retry_or_dlq(h, req, queue_id)
+        text = h.properties
+        if topic != h.topic and f"{PROPERTY_DELAY}{NAME_VALUE_SEPARATOR}" in text:
+            # Dead-lettered: Java sets delayTimeLevel 0, so the DLQ copy is never parked.
+            props = decode_properties(text)
+            props[PROPERTY_DELAY] = "0"
+            text = encode_properties(props)
         sys_flag = h.sys_flag
         if config.topic_filter_type == "MULTI_TAG":
             sys_flag |= MULTI_TAGS_FLAG
         cluster = ctx.broker.broker_cluster_name
-        if f"{PROPERTY_TRANSACTION_PREPARED}{NAME_VALUE_SEPARATOR}" in h.properties:
-            props = decode_properties(h.properties)
+        if f"{PROPERTY_TRANSACTION_PREPARED}{NAME_VALUE_SEPARATOR}" in text:
+            props = decode_properties(text)
             if props.get(PROPERTY_TRANSACTION_PREPARED, "").lower() == "true":
                 if ctx.broker.reject_transaction_message:
                     raise RequestError(
@@ -322,7 +313,7 @@ class SendProcessor:
                     )
                 # The half message: kept out of the real queue until END_TRANSACTION.
                 properties = with_broker_properties(
-                    h.properties,
+                    text,
                     cluster,
                     {PROPERTY_REAL_TOPIC: topic, PROPERTY_REAL_QUEUE_ID: str(queue_id)},
                 )
@@ -330,9 +321,9 @@ class SendProcessor:
                 sys_flag &= ~TRANSACTION_TYPE_MASK
                 ctx.topics.create_retry(names.TRANS_HALF_TOPIC, 1)
             else:
-                properties = with_broker_properties(h.properties, cluster)
+                properties = with_broker_properties(text, cluster)
         else:
-            properties = with_broker_properties(h.properties, cluster)
+            properties = with_broker_properties(text, cluster)
         reply_queue_id = queue_id
         if (
             f"{PROPERTY_DELAY}{NAME_VALUE_SEPARATOR}" in properties

@@ -9,6 +9,7 @@ from typing import Final
 
 from rmq.broker.context import BrokerContext
 from rmq.broker.schedule import PROPERTY_DELAY, PROPERTY_REAL_QUEUE_ID, PROPERTY_REAL_TOPIC
+from rmq.common import property_keys as keys
 from rmq.common import topic as names
 from rmq.common.codes import RequestCode, ResponseCode
 from rmq.common.message import MessageDecodeError, decode_record, encode_properties
@@ -23,9 +24,9 @@ from rmq.remoting.fields import optional_int, required, required_int, required_l
 from rmq.store.results import PutStatus
 from rmq.store.store import MessageInput
 
-PROPERTY_RETRY_TOPIC: Final = "RETRY_TOPIC"
-PROPERTY_ORIGIN_MESSAGE_ID: Final = "ORIGIN_MESSAGE_ID"
-PROPERTY_WAIT: Final = "WAIT"
+PROPERTY_RETRY_TOPIC: Final = keys.RETRY_TOPIC
+PROPERTY_ORIGIN_MESSAGE_ID: Final = keys.ORIGIN_MESSAGE_ID
+PROPERTY_WAIT: Final = keys.WAIT_STORE_MSG_OK
 DLQ_QUEUE_NUMS: Final = 1
 
 

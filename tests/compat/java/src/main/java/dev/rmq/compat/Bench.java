@@ -7,6 +7,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.MessageSelector;
+import org.apache.rocketmq.client.producer.LocalTransactionState;
+import org.apache.rocketmq.client.producer.TransactionListener;
+import org.apache.rocketmq.client.producer.TransactionMQProducer;
+import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
@@ -24,7 +29,12 @@ import org.apache.rocketmq.remoting.protocol.RemotingCommand;
  *
  * <pre>
  * produce NS TOPIC THREADS SIZE SECONDS WARMUP   prints RESULT sent tps avgRtMs p99RtMs maxRtMs errors stored
- * consume NS TOPIC GROUP EXPECTED SECONDS         prints RESULT received tps
+ * consume NS TOPIC GROUP EXPECTED SECONDS [SQL]   prints RESULT received tps (SQL: MessageSelector.bySql)
+ * tx NS TOPIC THREADS SIZE SECONDS WARMUP        TransactionMQProducer committing every message, as
+ *                                                rocketmq-example's TransactionProducer does by default;
+ *                                                prints RESULT sent tps avgRtMs p99RtMs maxRtMs errors stored
+ * props NS TOPIC COUNT THREADS SIZE LEVEL         COUNT sync sends with property a=i%10 and, when
+ *                                                LEVEL &gt; 0, delayTimeLevel LEVEL; prints RESULT sent errors
  * </pre>
  */
 public final class Bench {
@@ -36,19 +46,45 @@ public final class Bench {
         switch (args[0]) {
             case "produce":
                 produce(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
-                    Integer.parseInt(args[5]), Integer.parseInt(args[6]));
+                    Integer.parseInt(args[5]), Integer.parseInt(args[6]), false);
                 break;
             case "consume":
-                consume(args[1], args[2], args[3], Long.parseLong(args[4]), Integer.parseInt(args[5]));
+                consume(args[1], args[2], args[3], Long.parseLong(args[4]), Integer.parseInt(args[5]),
+                    args.length > 6 ? args[6] : null);
+                break;
+            case "tx":
+                produce(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                    Integer.parseInt(args[5]), Integer.parseInt(args[6]), true);
+                break;
+            case "props":
+                props(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                    Integer.parseInt(args[5]), Integer.parseInt(args[6]));
                 break;
             default:
                 throw new IllegalArgumentException("unknown command " + args[0]);
         }
     }
 
-    private static void produce(String ns, String topic, int threads, int size, int seconds, int warmup)
-        throws Exception {
-        DefaultMQProducer producer = new DefaultMQProducer("bench_producer");
+    private static void produce(String ns, String topic, int threads, int size, int seconds, int warmup,
+                                boolean transactional) throws Exception {
+        DefaultMQProducer producer;
+        if (transactional) {
+            TransactionMQProducer tx = new TransactionMQProducer("bench_tx_producer");
+            tx.setTransactionListener(new TransactionListener() {
+                @Override
+                public LocalTransactionState executeLocalTransaction(Message msg, Object arg) {
+                    return LocalTransactionState.COMMIT_MESSAGE;
+                }
+
+                @Override
+                public LocalTransactionState checkLocalTransaction(MessageExt msg) {
+                    return LocalTransactionState.COMMIT_MESSAGE;
+                }
+            });
+            producer = tx;
+        } else {
+            producer = new DefaultMQProducer("bench_producer");
+        }
         producer.setNamesrvAddr(ns);
         producer.setCompressMsgBodyOverHowmuch(Integer.MAX_VALUE);
         producer.start();
@@ -76,7 +112,9 @@ public final class Bench {
                         break;
                     }
                     try {
-                        SendResult r = producer.send(new Message(topic, "TagA", body));
+                        Message msg = new Message(topic, "TagA", body);
+                        SendResult r = transactional ? producer.sendMessageInTransaction(msg, null)
+                            : producer.send(msg);
                         long after = System.nanoTime();
                         if (r.getSendStatus() != SendStatus.SEND_OK) {
                             errors.incrementAndGet();
@@ -118,13 +156,56 @@ public final class Bench {
             errors.get(), stored.get());
     }
 
-    private static void consume(String ns, String topic, String group, long expected, int seconds)
+    private static void props(String ns, String topic, int count, int threads, int size, int level)
+        throws Exception {
+        DefaultMQProducer producer = new DefaultMQProducer("bench_props_producer");
+        producer.setNamesrvAddr(ns);
+        producer.start();
+        byte[] body = new byte[size];
+        Arrays.fill(body, (byte) 'p');
+        AtomicLong next = new AtomicLong();
+        AtomicLong sent = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            workers[t] = new Thread(() -> {
+                for (long i = next.getAndIncrement(); i < count; i = next.getAndIncrement()) {
+                    Message msg = new Message(topic, "TagA", body);
+                    msg.putUserProperty("a", Long.toString(i % 10));
+                    if (level > 0) {
+                        msg.setDelayTimeLevel(level);
+                    }
+                    try {
+                        if (producer.send(msg).getSendStatus() == SendStatus.SEND_OK) {
+                            sent.incrementAndGet();
+                        } else {
+                            errors.incrementAndGet();
+                        }
+                    } catch (Exception e) {
+                        errors.incrementAndGet();
+                    }
+                }
+            });
+            workers[t].start();
+        }
+        for (Thread w : workers) {
+            w.join();
+        }
+        producer.shutdown();
+        System.out.printf("RESULT %d %d%n", sent.get(), errors.get());
+    }
+
+    private static void consume(String ns, String topic, String group, long expected, int seconds, String sql)
         throws Exception {
         DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group);
         consumer.setNamesrvAddr(ns);
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         consumer.setConsumeMessageBatchMaxSize(32);
-        consumer.subscribe(topic, "*");
+        if (sql != null) {
+            consumer.subscribe(topic, MessageSelector.bySql(sql));
+        } else {
+            consumer.subscribe(topic, "*");
+        }
         AtomicLong received = new AtomicLong();
         AtomicLong first = new AtomicLong();
         AtomicLong last = new AtomicLong();

@@ -73,6 +73,10 @@ import org.apache.rocketmq.remoting.protocol.SerializeType;
  *                                    COUNT arrived or SECONDS passed, pausing PAUSE_MS each
  * pushretry NS TOPIC GROUP COUNT SECONDS  push consumer answering RECONSUME_LATER to every
  *                                    first delivery; RECV lines until COUNT second deliveries
+ * orderlyfail NS TOPIC GROUP MAX COUNT SECONDS
+ *                                    MessageListenerOrderly with maxReconsumeTimes MAX that
+ *                                    suspends idx 0 every time; RECV lines until the other
+ *                                    COUNT-1 messages arrived and idx 0 was tried MAX+1 times
  * tx NS TOPIC COUNT SECONDS          TransactionMQProducer: message i commits when i%3==0,
  *                                    rolls back when 1, answers UNKNOW when 2 and COMMIT to
  *                                    the broker's check-back; waits for the checks
@@ -108,6 +112,10 @@ public final class RmqCompat {
                 break;
             case "pushretry":
                 pushRetry(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+                break;
+            case "orderlyfail":
+                orderlyFail(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]),
+                    Integer.parseInt(args[6]));
                 break;
             case "tx":
                 transactions(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
@@ -358,6 +366,35 @@ public final class RmqCompat {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static void orderlyFail(String ns, String topic, String group, int max, int count, int seconds)
+        throws Exception {
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group);
+        consumer.setNamesrvAddr(ns);
+        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        consumer.setInstanceName(group + "-" + ProcessHandle.current().pid());
+        consumer.setMaxReconsumeTimes(max);
+        consumer.subscribe(topic, "*");
+        CountDownLatch others = new CountDownLatch(count - 1);
+        CountDownLatch tries = new CountDownLatch(max + 1);
+        consumer.registerMessageListener((MessageListenerOrderly) (msgs, context) -> {
+            context.setSuspendCurrentQueueTimeMillis(100);
+            for (MessageExt m : msgs) {
+                printReceived(m);
+                if ("0".equals(m.getUserProperty("idx"))) {
+                    tries.countDown();
+                    return ConsumeOrderlyStatus.SUSPEND_CURRENT_QUEUE_A_MOMENT;
+                }
+                others.countDown();
+            }
+            return ConsumeOrderlyStatus.SUCCESS;
+        });
+        consumer.start();
+        boolean all = others.await(seconds, TimeUnit.SECONDS) && tries.await(seconds, TimeUnit.SECONDS);
+        Thread.sleep(500);
+        consumer.shutdown();
+        System.out.println(all ? "DONE" : "TIMEOUT");
     }
 
     private static void pushRetry(String ns, String topic, String group, int count, int seconds)
