@@ -13,7 +13,14 @@ from tests.harness.processes import BIN, free_port, write_properties
 
 BOOT = "boot success"
 #: Apache's broker as its own runbroker.sh would size it on a small box (heap 1 GiB).
-BROKER_JVM = ["-Xms1g", "-Xmx1g", "-XX:+UseG1GC", *JVM_FLAGS[3:]]
+BROKER_JVM = [
+    "-Xms1g",
+    "-Xmx1g",
+    "-XX:+UseG1GC",
+    *JVM_FLAGS[3:],
+    # Its recovery unmaps files through jdk.internal.ref.Cleaner.
+    "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
+]
 
 
 def rss_mib(pid: int) -> float:
@@ -30,14 +37,17 @@ def spawn(command: list[str], env: dict[str, str]) -> tuple["subprocess.Popen[by
     )
     assert proc.stdout is not None
     deadline = began + 90
+    seen: list[bytes] = []
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
+        seen = [*seen[-20:], line]
         if BOOT.encode() in line:
             return proc, time.monotonic() - began
     proc.kill()
-    raise RuntimeError(f"{command[:3]} did not boot")
+    tail = b"".join(seen).decode(errors="replace")
+    raise RuntimeError(f"{command[:3]} did not boot: {tail}")
 
 
 def stop(proc: "subprocess.Popen[bytes]") -> None:

@@ -77,6 +77,8 @@ import org.apache.rocketmq.remoting.protocol.SerializeType;
  *                                    MessageListenerOrderly with maxReconsumeTimes MAX that
  *                                    suspends idx 0 every time; RECV lines until the other
  *                                    COUNT-1 messages arrived and idx 0 was tried MAX+1 times
+ * allocate QUEUES CLIENT...          for every client, the queue ids Java's averagely, by-circle
+ *                                    and consistent-hash strategies give it (topic T, broker b)
  * tx NS TOPIC COUNT SECONDS          TransactionMQProducer: message i commits when i%3==0,
  *                                    rolls back when 1, answers UNKNOW when 2 and COMMIT to
  *                                    the broker's check-back; waits for the checks
@@ -112,6 +114,9 @@ public final class RmqCompat {
                 break;
             case "pushretry":
                 pushRetry(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
+                break;
+            case "allocate":
+                allocate(args);
                 break;
             case "orderlyfail":
                 orderlyFail(args[1], args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]),
@@ -365,6 +370,29 @@ public final class RmqCompat {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void allocate(String[] args) {
+        int queues = Integer.parseInt(args[1]);
+        List<String> clients = new ArrayList<>(List.of(args).subList(2, args.length));
+        List<MessageQueue> mqs = new ArrayList<>();
+        for (int i = 0; i < queues; i++) {
+            mqs.add(new MessageQueue("T", "b", i));
+        }
+        org.apache.rocketmq.client.consumer.AllocateMessageQueueStrategy[] strategies = {
+            new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely(),
+            new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragelyByCircle(),
+            new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueConsistentHash(),
+        };
+        for (org.apache.rocketmq.client.consumer.AllocateMessageQueueStrategy s : strategies) {
+            for (String c : clients) {
+                StringBuilder line = new StringBuilder("ALLOC " + s.getName() + " " + c);
+                for (MessageQueue mq : s.allocate("g", c, mqs, clients)) {
+                    line.append(" ").append(mq.getQueueId());
+                }
+                System.out.println(line);
+            }
         }
     }
 
