@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from rmq.common.message import EncodedProperties, decode_properties, encode_properties
 from rmq.filter.sql92 import SelectorSyntaxError, compile_selector
 
 MATCHES = [
@@ -103,3 +104,11 @@ def test_keywords_ignore_case_and_identifiers_do_not() -> None:
     assert selector.matches({"Price": "3"})
     assert not selector.matches({"Price": "9", "price": "1"})
     assert selector.matches({"Price": "9"})
+
+
+def test_encoded_properties_read_like_the_decoded_dict() -> None:
+    text = encode_properties({"TAGS": "A", "a": "7", "ab": "1", "UNIQ_KEY": "X"})
+    props = EncodedProperties(text)
+    for name in ("TAGS", "a", "ab", "UNIQ_KEY", "b", "AB"):
+        assert props.get(name) == decode_properties(text).get(name)
+    assert compile_selector("a = 7 AND ab = 1 AND b IS NULL").matches(props)

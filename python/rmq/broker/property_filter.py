@@ -9,12 +9,13 @@ moves on at once instead of waiting."""
 
 from typing import Final
 
-from rmq.common.message import record_properties
+from rmq.common.message import EncodedProperties, record_properties_text
 from rmq.filter.sql92 import Selector
 from rmq.store.results import GetResult, GetStatus
 from rmq.store.store import MessageStore
 
 MAX_SCANNED_UNITS: Final = 16000 // 20
+SCAN_BATCH: Final = 128
 
 
 def get_matching(
@@ -26,7 +27,9 @@ def get_matching(
     max_bytes: int,
     selector: Selector,
 ) -> GetResult:
-    first = store.get(topic, queue_id, offset, max_count, max_bytes)
+    # Read ahead: with a selective filter most of what is read is skipped.
+    batch = max(max_count, SCAN_BATCH)
+    first = store.get(topic, queue_id, offset, batch, max_bytes)
     if first.status != GetStatus.FOUND:
         return first
     kept: list[bytes] = []
@@ -38,8 +41,8 @@ def get_matching(
         buffer = result.buffer
         pos = 0
         while pos < len(buffer):
-            size, queue_offset, props = record_properties(buffer, pos)
-            if selector.matches(props):
+            size, queue_offset, text = record_properties_text(buffer, pos)
+            if selector.matches(EncodedProperties(text)):
                 if kept and kept_bytes + size > max_bytes:
                     return _found(result, kept, queue_offset)
                 kept.append(buffer[pos : pos + size])
@@ -51,7 +54,7 @@ def get_matching(
                 return _found(result, kept, cursor)
         if scanned >= MAX_SCANNED_UNITS:
             break
-        result = store.get(topic, queue_id, cursor, max_count, max_bytes)
+        result = store.get(topic, queue_id, cursor, batch, max_bytes)
         if result.status != GetStatus.FOUND:
             break
     if kept:

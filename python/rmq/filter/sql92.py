@@ -9,15 +9,22 @@ error while evaluating means "no match", as on Java's broker. Like Java, tokens 
 complete expression are not read."""
 
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, Protocol
 
 from rmq.filter import java_values as jv
 from rmq.filter.sql92_lexer import SelectorSyntaxError, Token, string_value, tokens
 
-Evaluate = Callable[[Mapping[str, str]], jv.Value]
+
+class Properties(Protocol):
+    """What a selector reads a message's properties through (a dict will do)."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
+Evaluate = Callable[[Properties], jv.Value]
 _DOUBLE_MAX: Final = 1.7976931348623157e308
 _DOUBLE_MIN: Final = 4.9e-324
 PARSE_CACHE_SIZE: Final = 100  # Java's SelectorParser keeps as many
@@ -43,7 +50,7 @@ def _as_boolean(node: _Node) -> _Node:
     if node.prop is not None:
         inner = node.evaluate
 
-        def cast(props: Mapping[str, str]) -> jv.Value:
+        def cast(props: Properties) -> jv.Value:
             v = inner(props)
             return None if v is None else (v if type(v) is bool else False)
 
@@ -54,7 +61,7 @@ def _as_boolean(node: _Node) -> _Node:
 def _not(node: _Node) -> _Node:
     inner = node.evaluate
 
-    def negate(props: Mapping[str, str]) -> jv.Value:
+    def negate(props: Properties) -> jv.Value:
         v = inner(props)
         return None if v is None else not v
 
@@ -64,7 +71,7 @@ def _not(node: _Node) -> _Node:
 def _and(left: _Node, right: _Node) -> _Node:
     lf, rf = left.evaluate, right.evaluate
 
-    def both(props: Mapping[str, str]) -> jv.Value:
+    def both(props: Properties) -> jv.Value:
         lv = lf(props)
         if lv is False:
             return False
@@ -79,7 +86,7 @@ def _and(left: _Node, right: _Node) -> _Node:
 def _or(left: _Node, right: _Node) -> _Node:
     lf, rf = left.evaluate, right.evaluate
 
-    def either(props: Mapping[str, str]) -> jv.Value:
+    def either(props: Properties) -> jv.Value:
         lv = lf(props)
         if lv is True:
             return True
@@ -106,7 +113,7 @@ def _ordering(left: _Node, right: _Node, symbol: str) -> _Node:
     lf, rf = left.evaluate, right.evaluate
     accept: Callable[[int, int], bool] = _ORDER_OPS[symbol]
 
-    def compare(props: Mapping[str, str]) -> jv.Value:
+    def compare(props: Properties) -> jv.Value:
         lv = lf(props)
         if lv is None:
             return None
@@ -151,7 +158,7 @@ def _in(left: _Node, values: list[str], negated: bool) -> _Node:
     name = left.prop
     members = frozenset(values)
 
-    def contains(props: Mapping[str, str]) -> jv.Value:
+    def contains(props: Properties) -> jv.Value:
         v = props.get(name)
         return None if v is None else (v in members) != negated
 
@@ -162,7 +169,7 @@ def _in(left: _Node, values: list[str], negated: bool) -> _Node:
 def _negate(node: _Node) -> _Node:
     inner = node.evaluate
 
-    def minus(props: Mapping[str, str]) -> jv.Value:
+    def minus(props: Properties) -> jv.Value:
         v = inner(props)
         if type(v) is jv.JavaLong:
             return jv.JavaLong(-v)
@@ -344,10 +351,10 @@ class Selector:
     expression: str
     _evaluate: Evaluate
 
-    def evaluate(self, properties: Mapping[str, str]) -> jv.Value:
+    def evaluate(self, properties: Properties) -> jv.Value:
         return self._evaluate(properties)
 
-    def matches(self, properties: Mapping[str, str]) -> bool:
+    def matches(self, properties: Properties) -> bool:
         try:
             return self._evaluate(properties) is True
         except (jv.EvaluationError, ValueError, TypeError, OverflowError):
