@@ -20,3 +20,11 @@ async def client() -> AsyncIterator[RemotingClient]:
     remoting = RemotingClient(timeout=5.0)
     yield remoting
     await remoting.close()
+
+
+@pytest.fixture
+async def bc() -> AsyncIterator[RemotingClient]:
+    """A client for broker requests, with room for held pulls and a loaded machine."""
+    remoting = RemotingClient(timeout=20.0)
+    yield remoting
+    await remoting.close()

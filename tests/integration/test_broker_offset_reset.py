@@ -3,7 +3,7 @@ and consumer status collection, with a consumer connection that answers as a cli
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,13 +27,6 @@ def broker(tmp_path: Path, namesrv: ServerProcess) -> Iterator[ServerProcess]:
     # One queue keeps the offsets easy to read.
     with running_broker(tmp_path / "reset", namesrv.addr, {"defaultTopicQueueNums": "1"}) as b:
         yield b
-
-
-@pytest.fixture
-async def bc() -> AsyncIterator[RemotingClient]:
-    remoting = RemotingClient(timeout=20.0)
-    yield remoting
-    await remoting.close()
 
 
 def reset_request(timestamp: int, force: bool = True) -> RemotingCommand:

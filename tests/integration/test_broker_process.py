@@ -3,7 +3,7 @@
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -35,13 +35,6 @@ pytestmark = pytest.mark.integration
 def broker(tmp_path: Path, namesrv: ServerProcess) -> Iterator[ServerProcess]:
     with running_broker(tmp_path / "broker-home", namesrv.addr) as server:
         yield server
-
-
-@pytest.fixture
-async def bc() -> AsyncIterator[RemotingClient]:
-    remoting = RemotingClient(timeout=20.0)
-    yield remoting
-    await remoting.close()
 
 
 def test_boot_line_names_broker_address_and_namesrv(

@@ -3,7 +3,7 @@ configuration (messageDelayLevel), never by long sleeps."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,13 +26,6 @@ LEVELS = {"messageDelayLevel": "1s 2s 3s"}
 def broker(tmp_path: Path, namesrv: ServerProcess) -> Iterator[ServerProcess]:
     with running_broker(tmp_path / "semantics", namesrv.addr, LEVELS) as server:
         yield server
-
-
-@pytest.fixture
-async def bc() -> AsyncIterator[RemotingClient]:
-    remoting = RemotingClient(timeout=20.0)
-    yield remoting
-    await remoting.close()
 
 
 async def pull_all(client: RemotingClient, addr: str, topic: str, queue_id: int = 0,

@@ -2,7 +2,7 @@
 move past skipped ones, bad expressions and a broker without enablePropertyFilter answer
 with Apache RocketMQ's codes."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +24,6 @@ SQL = "SQL92"
 def broker(tmp_path: Path, namesrv: ServerProcess) -> Iterator[ServerProcess]:
     with running_broker(tmp_path / "sql", namesrv.addr, {"enablePropertyFilter": "true"}) as b:
         yield b
-
-
-@pytest.fixture
-async def bc() -> AsyncIterator[RemotingClient]:
-    remoting = RemotingClient(timeout=20.0)
-    yield remoting
-    await remoting.close()
 
 
 async def send_numbered(bc: RemotingClient, addr: str, topic: str, count: int) -> None:

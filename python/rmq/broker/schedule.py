@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PROPERTY_DELAY: Final = keys.DELAY_TIME_LEVEL
-PROPERTY_REAL_TOPIC: Final = keys.REAL_TOPIC
-PROPERTY_REAL_QUEUE_ID: Final = keys.REAL_QUEUE_ID
 #: Messages one delivery pass moves at most (one engine call).
 DELIVER_BATCH: Final = 32
 #: How long an idle level waits before looking again (a send into its queue wakes it).
@@ -68,7 +65,7 @@ def parse_delay_levels(text: str) -> list[int]:
 
 def delay_level_of(properties: str) -> int:
     """The DELAY property of a property string, 0 when absent or not a number."""
-    key = f"{PROPERTY_DELAY}{NAME_VALUE_SEPARATOR}"
+    key = f"{keys.DELAY_TIME_LEVEL}{NAME_VALUE_SEPARATOR}"
     at = properties.find(key)
     while at > 0 and properties[at - 1] != "\x02":
         at = properties.find(key, at + 1)
@@ -187,10 +184,10 @@ class ScheduleService:
         positions = []
         for index, m in enumerate(messages):
             props = dict(m.properties)
-            props.pop(PROPERTY_DELAY, None)
-            topic = props.get(PROPERTY_REAL_TOPIC)
+            props.pop(keys.DELAY_TIME_LEVEL, None)
+            topic = props.get(keys.REAL_TOPIC)
             try:
-                queue_id = int(props.get(PROPERTY_REAL_QUEUE_ID, ""))
+                queue_id = int(props.get(keys.REAL_QUEUE_ID, ""))
             except ValueError:
                 queue_id, topic = 0, None
             if not topic:

@@ -40,14 +40,6 @@ log = logging.getLogger(__name__)
 SYSTEM_GROUP: Final = "CID_RMQ_SYS_TRANS"
 HALF_QUEUE: Final = 0
 REMOVE_TAG: Final = "d"
-PROPERTY_PRODUCER_GROUP: Final = keys.PRODUCER_GROUP
-PROPERTY_TRANSACTION_PREPARED: Final = keys.TRANSACTION_PREPARED
-PROPERTY_CHECK_TIMES: Final = keys.TRANSACTION_CHECK_TIMES
-PROPERTY_CHECK_IMMUNITY: Final = keys.CHECK_IMMUNITY_TIME_IN_SECONDS
-PROPERTY_REAL_TOPIC: Final = keys.REAL_TOPIC
-PROPERTY_REAL_QUEUE_ID: Final = keys.REAL_QUEUE_ID
-PROPERTY_UNIQ_KEY: Final = keys.UNIQ_CLIENT_MESSAGE_ID_KEYIDX
-TRANSACTION_TYPE_MASK: Final = keys.TRANSACTION_TYPE_MASK
 COMMIT_TYPE: Final = 0x8
 ROLLBACK_TYPE: Final = 0xC
 #: Half and op entries one check pass reads per request to the store.
@@ -76,7 +68,7 @@ class TransactionService:
             (msg,) = decode_records(record)
         except (MessageDecodeError, ValueError):
             raise TransactionError("Find prepared transaction message failed") from None
-        if msg.properties.get(PROPERTY_PRODUCER_GROUP) != producer_group:
+        if msg.properties.get(keys.PRODUCER_GROUP) != producer_group:
             raise TransactionError("The producer group wrong")
         if msg.queue_offset != table_offset:
             raise TransactionError("The transaction state table offset wrong")
@@ -87,16 +79,16 @@ class TransactionService:
     def commit(self, commit_log_offset: int, producer_group: str, table_offset: int) -> PutResult:
         half = self._half(commit_log_offset, producer_group, table_offset)
         props = dict(half.properties)
-        topic = props.pop(PROPERTY_REAL_TOPIC, "")
-        queue_id = int(props.pop(PROPERTY_REAL_QUEUE_ID, "0") or 0)
-        props.pop(PROPERTY_TRANSACTION_PREPARED, None)
+        topic = props.pop(keys.REAL_TOPIC, "")
+        queue_id = int(props.pop(keys.REAL_QUEUE_ID, "0") or 0)
+        props.pop(keys.TRANSACTION_PREPARED, None)
         final = MessageInput(
             topic,
             queue_id,
             half.body,
             encode_properties(props).encode("utf-8"),
             half.flag,
-            (half.sys_flag & ~TRANSACTION_TYPE_MASK) | COMMIT_TYPE,
+            (half.sys_flag & ~keys.TRANSACTION_TYPE_MASK) | COMMIT_TYPE,
             half.born_timestamp,
             host_bytes_or_zero(half.born_host),
             self._ctx.store_host,
@@ -198,12 +190,12 @@ class TransactionService:
                 if half.queue_offset in done:
                     half_offset = half.queue_offset + 1
                     continue
-                immunity = half.properties.get(PROPERTY_CHECK_IMMUNITY)
+                immunity = half.properties.get(keys.CHECK_IMMUNITY_TIME_IN_SECONDS)
                 wait_ms = int(immunity) * 1000 if immunity and immunity.isdigit() else timeout
                 if now - half.born_timestamp < wait_ms:
                     stop = True  # later half messages are younger still
                     break
-                times = int(half.properties.get(PROPERTY_CHECK_TIMES, "0") or 0)
+                times = int(half.properties.get(keys.TRANSACTION_CHECK_TIMES, "0") or 0)
                 if times >= ctx.broker.transaction_check_max:
                     self._discard(half)
                 elif not self._check(half, times + 1):
@@ -248,19 +240,19 @@ class TransactionService:
     def _check(self, half: StoredMessage, times: int) -> bool:
         ctx = self._ctx
         props = dict(half.properties)
-        props[PROPERTY_CHECK_TIMES] = str(times)
+        props[keys.TRANSACTION_CHECK_TIMES] = str(times)
         result = self._requeue(half, names.TRANS_HALF_TOPIC, props)
         if result.status is not PutStatus.PUT_OK:
             log.error("half message %d could not be re-queued: %s", half.queue_offset,
                       result.status.name)  # fmt: skip
             return False
-        group = props.get(PROPERTY_PRODUCER_GROUP, "")
+        group = props.get(keys.PRODUCER_GROUP, "")
         channel = ctx.clients.producer_channel(group)
         if channel is None:
             log.info("no producer of group %s online to check half message %d", group,
                      result.queue_offset)  # fmt: skip
             return True
-        uniq = props.get(PROPERTY_UNIQ_KEY, "")
+        uniq = props.get(keys.UNIQ_CLIENT_MESSAGE_ID_KEYIDX, "")
         header = {
             "tranStateTableOffset": str(result.queue_offset),
             "commitLogOffset": str(result.phy_offset),
@@ -283,6 +275,6 @@ class TransactionService:
 def _as_real(record: bytes, props: dict[str, str]) -> bytes:
     """The stored record re-encoded with its real topic and queue id, as the producer's
     check listener expects (Java sends the message as it will be delivered)."""
-    topic = props.get(PROPERTY_REAL_TOPIC, "")
-    queue_id = int(props.get(PROPERTY_REAL_QUEUE_ID, "0") or 0)
+    topic = props.get(keys.REAL_TOPIC, "")
+    queue_id = int(props.get(keys.REAL_QUEUE_ID, "0") or 0)
     return rewrite_topic(record, topic, queue_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from rmq.broker.context import BrokerContext
-from rmq.broker.schedule import PROPERTY_DELAY, delay_level_of
+from rmq.broker.schedule import delay_level_of
 from rmq.common import property_keys as keys
 from rmq.common import topic as names
 from rmq.common.batch import BatchDecodeError, decode_batch
@@ -47,15 +47,6 @@ NOT_ALLOWED_SEND: Final = frozenset(
     }
 )
 
-PROPERTY_CLUSTER: Final = keys.CLUSTER
-PROPERTY_WAIT: Final = keys.WAIT_STORE_MSG_OK
-PROPERTY_TRANSACTION_PREPARED: Final = keys.TRANSACTION_PREPARED
-PROPERTY_REAL_TOPIC: Final = keys.REAL_TOPIC
-PROPERTY_REAL_QUEUE_ID: Final = keys.REAL_QUEUE_ID
-PROPERTY_MAX_RECONSUME_TIMES: Final = keys.MAX_RECONSUME_TIMES
-TRANSACTION_PREPARED_TYPE: Final = keys.TRANSACTION_PREPARED_TYPE
-TRANSACTION_TYPE_MASK: Final = keys.TRANSACTION_TYPE_MASK
-MULTI_TAGS_FLAG: Final = keys.MULTI_TAGS_FLAG
 DLQ_QUEUE_NUMS: Final = 1
 
 _BUSY: Final = "[PC_SYNCHRONIZED]broker busy, start flow control for a while"
@@ -144,8 +135,8 @@ def with_broker_properties(text: str, cluster: str, extra: dict[str, str] | None
     """The stored property string: WAIT dropped (4.9.3+), CLUSTER added.
 
     Every Java producer sends WAIT, so the common case edits the text instead of parsing it."""
-    if extra is None and f"{PROPERTY_CLUSTER}{NAME_VALUE_SEPARATOR}" not in text:
-        wait = f"{PROPERTY_WAIT}{NAME_VALUE_SEPARATOR}"
+    if extra is None and f"{keys.CLUSTER}{NAME_VALUE_SEPARATOR}" not in text:
+        wait = f"{keys.WAIT_STORE_MSG_OK}{NAME_VALUE_SEPARATOR}"
         at = text.find(wait)
         if at > 0 and text[at - 1] != PROPERTY_SEPARATOR:
             at = text.find(f"{PROPERTY_SEPARATOR}{wait}") + 1 or -1
@@ -153,13 +144,13 @@ def with_broker_properties(text: str, cluster: str, extra: dict[str, str] | None
             end = text.find(PROPERTY_SEPARATOR, at)
             text = text[:at] + ("" if end < 0 else text[end + 1 :])
         text = text.rstrip(PROPERTY_SEPARATOR)
-        tail = f"{PROPERTY_CLUSTER}{NAME_VALUE_SEPARATOR}{cluster}"
+        tail = f"{keys.CLUSTER}{NAME_VALUE_SEPARATOR}{cluster}"
         return f"{text}{PROPERTY_SEPARATOR}{tail}" if text else tail
     props = decode_properties(text)
-    props.pop(PROPERTY_WAIT, None)
+    props.pop(keys.WAIT_STORE_MSG_OK, None)
     if extra:
         props.update(extra)
-    props[PROPERTY_CLUSTER] = cluster
+    props[keys.CLUSTER] = cluster
     return encode_properties(props)
 
 
@@ -293,18 +284,18 @@ class SendProcessor:
         queue_id = self._queue_id(h, config)
         topic, queue_id = self._retry_or_dlq(h, req, queue_id)
         text = h.properties
-        if topic != h.topic and f"{PROPERTY_DELAY}{NAME_VALUE_SEPARATOR}" in text:
+        if topic != h.topic and f"{keys.DELAY_TIME_LEVEL}{NAME_VALUE_SEPARATOR}" in text:
             # Dead-lettered: Java sets delayTimeLevel 0, so the DLQ copy is never parked.
             props = decode_properties(text)
-            props[PROPERTY_DELAY] = "0"
+            props[keys.DELAY_TIME_LEVEL] = "0"
             text = encode_properties(props)
         sys_flag = h.sys_flag
         if config.topic_filter_type == "MULTI_TAG":
-            sys_flag |= MULTI_TAGS_FLAG
+            sys_flag |= keys.MULTI_TAGS_FLAG
         cluster = ctx.broker.broker_cluster_name
-        if f"{PROPERTY_TRANSACTION_PREPARED}{NAME_VALUE_SEPARATOR}" in text:
+        if f"{keys.TRANSACTION_PREPARED}{NAME_VALUE_SEPARATOR}" in text:
             props = decode_properties(text)
-            if props.get(PROPERTY_TRANSACTION_PREPARED, "").lower() == "true":
+            if props.get(keys.TRANSACTION_PREPARED, "").lower() == "true":
                 if ctx.broker.reject_transaction_message:
                     raise RequestError(
                         ResponseCode.NO_PERMISSION,
@@ -315,10 +306,10 @@ class SendProcessor:
                 properties = with_broker_properties(
                     text,
                     cluster,
-                    {PROPERTY_REAL_TOPIC: topic, PROPERTY_REAL_QUEUE_ID: str(queue_id)},
+                    {keys.REAL_TOPIC: topic, keys.REAL_QUEUE_ID: str(queue_id)},
                 )
                 topic, queue_id = names.TRANS_HALF_TOPIC, 0
-                sys_flag &= ~TRANSACTION_TYPE_MASK
+                sys_flag &= ~keys.TRANSACTION_TYPE_MASK
                 ctx.topics.create_retry(names.TRANS_HALF_TOPIC, 1)
             else:
                 properties = with_broker_properties(text, cluster)
@@ -326,7 +317,7 @@ class SendProcessor:
             properties = with_broker_properties(text, cluster)
         reply_queue_id = queue_id
         if (
-            f"{PROPERTY_DELAY}{NAME_VALUE_SEPARATOR}" in properties
+            f"{keys.DELAY_TIME_LEVEL}{NAME_VALUE_SEPARATOR}" in properties
             and topic != names.TRANS_HALF_TOPIC
         ):
             topic, queue_id, properties = self._delayed(topic, queue_id, properties)
@@ -342,9 +333,9 @@ class SendProcessor:
             return topic, queue_id, properties
         level = min(level, schedule.max_level)
         props = decode_properties(properties)
-        props[PROPERTY_DELAY] = str(level)
-        props[PROPERTY_REAL_TOPIC] = topic
-        props[PROPERTY_REAL_QUEUE_ID] = str(queue_id)
+        props[keys.DELAY_TIME_LEVEL] = str(level)
+        props[keys.REAL_TOPIC] = topic
+        props[keys.REAL_QUEUE_ID] = str(queue_id)
         return names.SCHEDULE_TOPIC, level - 1, encode_properties(props)
 
     def _send_batch(
@@ -365,17 +356,17 @@ class SendProcessor:
         queue_id = self._queue_id(h, config)
         sys_flag = h.sys_flag
         if config.topic_filter_type == "MULTI_TAG":
-            sys_flag |= MULTI_TAGS_FLAG
+            sys_flag |= keys.MULTI_TAGS_FLAG
         shared = decode_properties(h.properties)
-        shared.pop(PROPERTY_WAIT, None)
+        shared.pop(keys.WAIT_STORE_MSG_OK, None)
         cluster = ctx.broker.broker_cluster_name
         messages = []
         for e in elements:
             props = decode_properties(e.properties)
-            props.pop(PROPERTY_WAIT, None)
+            props.pop(keys.WAIT_STORE_MSG_OK, None)
             for key, value in shared.items():
                 props.setdefault(key, value)
-            props[PROPERTY_CLUSTER] = cluster
+            props[keys.CLUSTER] = cluster
             messages.append(
                 self._input(
                     conn,

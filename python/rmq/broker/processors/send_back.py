@@ -8,7 +8,6 @@ past the group's maxReconsumeTimes (16) it goes to ``%DLQ%<group>`` instead."""
 from typing import Final
 
 from rmq.broker.context import BrokerContext
-from rmq.broker.schedule import PROPERTY_DELAY, PROPERTY_REAL_QUEUE_ID, PROPERTY_REAL_TOPIC
 from rmq.common import property_keys as keys
 from rmq.common import topic as names
 from rmq.common.codes import RequestCode, ResponseCode
@@ -24,9 +23,6 @@ from rmq.remoting.fields import optional_int, required, required_int, required_l
 from rmq.store.results import PutStatus
 from rmq.store.store import MessageInput
 
-PROPERTY_RETRY_TOPIC: Final = keys.RETRY_TOPIC
-PROPERTY_ORIGIN_MESSAGE_ID: Final = keys.ORIGIN_MESSAGE_ID
-PROPERTY_WAIT: Final = keys.WAIT_STORE_MSG_OK
 DLQ_QUEUE_NUMS: Final = 1
 
 
@@ -71,8 +67,8 @@ class SendBackProcessor:
         except MessageDecodeError as exc:
             raise RequestError(ResponseCode.SYSTEM_ERROR, str(exc)) from None
         props = dict(msg.properties)
-        props.setdefault(PROPERTY_RETRY_TOPIC, msg.topic)
-        props.pop(PROPERTY_WAIT, None)
+        props.setdefault(keys.RETRY_TOPIC, msg.topic)
+        props.pop(keys.WAIT_STORE_MSG_OK, None)
         max_times = config.retry_max_times
         if req.version >= V3_4_9:
             max_times = optional_int(req, "maxReconsumeTimes", max_times)
@@ -84,21 +80,21 @@ class SendBackProcessor:
                 raise RequestError(
                     ResponseCode.NO_PERMISSION, f"the topic[{topic}] sending message is forbidden"
                 )
-            props.pop(PROPERTY_DELAY, None)
+            props.pop(keys.DELAY_TIME_LEVEL, None)
             level = 0
         else:
             level = delay_level or 3 + msg.reconsume_times
-        origin = props.get(PROPERTY_ORIGIN_MESSAGE_ID) or offset_msg_id(
+        origin = props.get(keys.ORIGIN_MESSAGE_ID) or offset_msg_id(
             host_bytes_or_zero(msg.store_host), msg.phy_offset
         )
-        props[PROPERTY_ORIGIN_MESSAGE_ID] = origin
+        props[keys.ORIGIN_MESSAGE_ID] = origin
         store_topic, store_queue = topic, queue_id
         schedule = ctx.schedule
         if level > 0 and schedule is not None:
             level = min(level, schedule.max_level)
-            props[PROPERTY_DELAY] = str(level)
-            props[PROPERTY_REAL_TOPIC] = topic
-            props[PROPERTY_REAL_QUEUE_ID] = str(queue_id)
+            props[keys.DELAY_TIME_LEVEL] = str(level)
+            props[keys.REAL_TOPIC] = topic
+            props[keys.REAL_QUEUE_ID] = str(queue_id)
             store_topic, store_queue = names.SCHEDULE_TOPIC, level - 1
         message = MessageInput(
             store_topic,
