@@ -22,7 +22,7 @@ from rmq.client.message import (
 from rmq.client.route import TopicRoute
 from rmq.common import fastjson
 from rmq.common import property_keys as pk
-from rmq.common.codes import RequestCode, ResponseCode
+from rmq.common.codes import LanguageCode, RequestCode, ResponseCode
 from rmq.common.message import MessageDecodeError, decode_records, encode_properties
 from rmq.common.message_id import host_bytes, java_hash
 from rmq.common.send_header import V2_NAMES
@@ -82,13 +82,20 @@ def _check(reply: RemotingCommand, addr: str, *ok: int) -> RemotingCommand:
 
 
 class ClientAPI:
-    def __init__(self, remoting: RemotingClient, timeout_ms: int = 3000) -> None:
+    def __init__(self, remoting: RemotingClient, timeout_ms: int = 3000,
+                 language: int = LanguageCode.PYTHON) -> None:  # fmt: skip
         self.remoting = remoting
         self.timeout = timeout_ms / 1000
+        self.language = language
 
     async def _invoke(self, addr: str, cmd: RemotingCommand, timeout: float | None = None
                       ) -> RemotingCommand:  # fmt: skip
+        cmd.language = self.language
         return await self.remoting.invoke(addr, cmd, self.timeout if timeout is None else timeout)
+
+    async def _oneway(self, addr: str, cmd: RemotingCommand) -> None:
+        cmd.language = self.language
+        await self.remoting.invoke_oneway(addr, cmd)
 
     # NameServer
 
@@ -110,22 +117,22 @@ class ClientAPI:
 
     # Sending
 
-    async def send(self, addr: str, broker_name: str, msg: Message, header: dict[str, str],
-                   *, batch: bool = False, oneway: bool = False,
+    async def send(self, addr: str, queue: MessageQueue, body: bytes, header: dict[str, str],
+                   msg_id: str, *, batch: bool = False, oneway: bool = False,
                    timeout: float | None = None) -> SendResult | None:  # fmt: skip
         code = RequestCode.SEND_BATCH_MESSAGE if batch else RequestCode.SEND_MESSAGE_V2
-        cmd = request(code, {V2_NAMES[k]: v for k, v in header.items()}, msg.body, oneway=oneway)
+        cmd = request(code, {V2_NAMES[k]: v for k, v in header.items()}, body, oneway=oneway)
         if oneway:
-            await self.remoting.invoke_oneway(addr, cmd)
+            await self._oneway(addr, cmd)
             return None
         reply = await self._invoke(addr, cmd, timeout)
         status = _SEND_STATUS.get(reply.code)
         if status is None:
             raise BrokerError(reply.code, reply.remark, addr)
-        queue = MessageQueue(msg.topic, broker_name, int(reply.field("queueId") or 0))
+        queue = MessageQueue(queue.topic, queue.broker_name, int(reply.field("queueId") or 0))
         return SendResult(
             status,
-            msg.properties.get(pk.UNIQ_CLIENT_MESSAGE_ID_KEYIDX, ""),
+            msg_id,
             reply.field("msgId") or "",
             queue,
             int(reply.field("queueOffset") or 0),
@@ -190,7 +197,7 @@ class ClientAPI:
                   "commitOffset": str(offset)}  # fmt: skip
         cmd = request(RequestCode.UPDATE_CONSUMER_OFFSET, header, oneway=oneway)
         if oneway:
-            await self.remoting.invoke_oneway(addr, cmd)
+            await self._oneway(addr, cmd)
         else:
             _check(await self._invoke(addr, cmd), addr)
 
@@ -218,7 +225,7 @@ class ClientAPI:
         body = {"clientId": client_id, "consumerGroup": group,
                 "mqSet": [q.to_json() for q in queues]}  # fmt: skip
         cmd = request(RequestCode.UNLOCK_BATCH_MQ, body=fastjson.dumps(body), oneway=True)
-        await self.remoting.invoke_oneway(addr, cmd)
+        await self._oneway(addr, cmd)
 
     async def send_back(self, addr: str, msg: MessageExt, group: str, delay_level: int,
                         max_reconsume_times: int) -> None:  # fmt: skip
@@ -232,7 +239,7 @@ class ClientAPI:
     async def end_transaction(self, addr: str, header: dict[str, str], remark: str | None) -> None:
         cmd = request(RequestCode.END_TRANSACTION, header, oneway=True)
         cmd.remark = remark
-        await self.remoting.invoke_oneway(addr, cmd)
+        await self._oneway(addr, cmd)
 
     async def check_client_config(self, addr: str, client_id: str, group: str,
                                   sub: Subscription) -> None:  # fmt: skip
@@ -241,6 +248,28 @@ class ClientAPI:
             addr, request(RequestCode.CHECK_CLIENT_CONFIG, body=fastjson.dumps(body))
         )
         _check(reply, addr)
+
+
+def pull_header(group: str, mq: MessageQueue, sub: Subscription, offset: int, max_nums: int,
+                sys_flag: int, commit_offset: int = 0, suspend_ms: int = 15_000,
+                post_subscription: bool = True) -> dict[str, str]:  # fmt: skip
+    """PULL_MESSAGE's header; the subscription rides along unless the broker is to use the
+    one the group's heartbeat registered."""
+    header = {
+        "consumerGroup": group,
+        "topic": mq.topic,
+        "queueId": str(mq.queue_id),
+        "queueOffset": str(offset),
+        "maxMsgNums": str(max_nums),
+        "sysFlag": str(sys_flag | (PULL_FLAG_SUBSCRIPTION if post_subscription else 0)),
+        "commitOffset": str(max(commit_offset, 0)),
+        "suspendTimeoutMillis": str(suspend_ms),
+        "subVersion": str(sub.sub_version),
+        "expressionType": sub.expression_type,
+    }
+    if post_subscription:
+        header["subscription"] = sub.expression
+    return header
 
 
 def decode_messages(body: bytes, broker_name: str, min_offset: int = 0,

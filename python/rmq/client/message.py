@@ -69,7 +69,7 @@ class MessageQueue:
         return cls(str(obj["topic"]), str(obj["brokerName"]), int(str(obj["queueId"])))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageExt:
     """A received message: the stored record plus the ids a consumer sees."""
 

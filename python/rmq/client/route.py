@@ -1,7 +1,7 @@
 """A topic's route as a client uses it (Java: ``TopicRouteData``, ``TopicPublishInfo``):
 which brokers hold which queues, which of them a producer writes to and a consumer reads."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rmq.client.message import MessageQueue
@@ -71,6 +71,14 @@ class TopicRoute:
             raise BodyError(f"bad route of {topic}: {exc}") from None
         order = obj.get("orderTopicConf")
         return cls(topic, queues, brokers, str(order) if order else None)
+
+    def as_topic(self, topic: str, queue_nums: int) -> "TopicRoute":
+        """This (TBW102) route as a new topic's, at most ``queue_nums`` queues a broker:
+        a first send creates the topic on the broker it reaches."""
+        queues = tuple(replace(q, read_queue_nums=min(q.read_queue_nums, queue_nums),
+                               write_queue_nums=min(q.write_queue_nums, queue_nums))
+                       for q in self.queues)  # fmt: skip
+        return replace(self, topic=topic, queues=queues)
 
     def broker(self, name: str) -> BrokerInfo | None:
         return next((b for b in self.brokers if b.broker_name == name), None)

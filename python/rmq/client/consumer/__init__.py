@@ -1,0 +1,1 @@
+"""Consumers: push (listener driven), lite pull (poll), plain pull."""
