@@ -1,6 +1,8 @@
-"""rmq.client against real rmq-namesrv and rmq-broker processes: every send mode, push
-consumers (concurrently, orderly, broadcasting, filters, retries, dead letters), rebalance
-as consumers join and leave, flow control, transactions, lite pull and plain pull."""
+"""rmq.client against real servers: every send mode, push consumers (concurrently, orderly,
+broadcasting, filters, retries, dead letters), rebalance as consumers join and leave, flow
+control, transactions, lite pull and plain pull. Each test runs twice: against rmq-namesrv
+and rmq-broker, and against Apache RocketMQ 4.9.7's own NameServer and broker (from Maven
+Central), so the client is proven against the reference and not only against our server."""
 
 import asyncio
 import os
@@ -31,6 +33,7 @@ from rmq.client import (
     blocking,
 )
 from rmq.common.codes import ResponseCode
+from tests.harness.pair import start_pair
 from tests.harness.processes import running_broker, running_namesrv
 from tests.harness.py_client import Inbox, OrderlyInbox, fast_config
 
@@ -46,16 +49,29 @@ BROKER_EXTRA = {
 
 
 class Cluster(NamedTuple):
+    system: str
     namesrv: str
     broker: str
     home: Path
+    broker_name: str = "broker-t"
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    home = tmp_path_factory.mktemp("sdk")
+@pytest.fixture(scope="module", params=["rmq", pytest.param("apache", marks=pytest.mark.compat)])
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Cluster]:  # fmt: skip
+    home = tmp_path_factory.mktemp(f"sdk-{request.param}")
+    if request.param == "apache":
+        small = {"mappedFileSizeCommitLog": str(16 * 1024 * 1024),
+                 "mappedFileSizeConsumeQueue": str(20 * 30000)}  # fmt: skip
+        pair = start_pair("apache", home, "ASYNC_FLUSH", {**small, **BROKER_EXTRA}, pin=False,
+                          broker_name="broker-t")  # fmt: skip
+        try:
+            yield Cluster("apache", pair.namesrv, pair.broker_addr, home)
+        finally:
+            pair.stop()
+        return
     with running_namesrv(home / "ns") as ns, running_broker(home / "b", ns.addr, BROKER_EXTRA) as b:
-        yield Cluster(ns.addr, b.addr, home)
+        yield Cluster("rmq", ns.addr, b.addr, home)
 
 
 def push(cluster: Cluster, group: str, topic: str, expression: str = "*",
@@ -163,7 +179,7 @@ async def test_failed_messages_are_retried_then_dead_lettered(cluster: Cluster) 
     fails = [n for body, n in inbox.deliveries if body == b"always-fails"]
     assert fails[:3] == [0, 1, 2]
     async with PullConsumer("sdk-dlq-reader", config=fast_config(cluster.namesrv)) as reader:
-        dlq = MessageQueue("%DLQ%sdk-retry-c", "broker-t", 0)
+        dlq = MessageQueue("%DLQ%sdk-retry-c", cluster.broker_name, 0)
         result = None
         for _ in range(100):
             result = await reader.pull(dlq, "*", 0, 32)
