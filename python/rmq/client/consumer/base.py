@@ -194,8 +194,14 @@ class ConsumerBase:
         }
 
     def update_subscribe_route(self, topic: str, queues: list[MessageQueue]) -> None:
-        if self._rebalance is not None and topic in self._subscriptions:
-            self._rebalance.topic_queues[topic] = queues
+        rebalance = self._rebalance
+        if rebalance is not None and topic in self._subscriptions:
+            changed = rebalance.topic_queues.get(topic) != queues
+            rebalance.topic_queues[topic] = queues
+            if changed and self._instance is not None:
+                # Java waits for its next 20 s tick; a retry topic created by the first
+                # failed message would sit unread that long.
+                self._instance.rebalance_now()
 
     async def do_rebalance(self) -> None:
         if self._rebalance is not None:

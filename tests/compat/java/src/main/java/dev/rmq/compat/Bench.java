@@ -33,6 +33,10 @@ import org.apache.rocketmq.remoting.protocol.RemotingCommand;
  * tx NS TOPIC THREADS SIZE SECONDS WARMUP        TransactionMQProducer committing every message, as
  *                                                rocketmq-example's TransactionProducer does by default;
  *                                                prints RESULT sent tps avgRtMs p99RtMs maxRtMs errors stored
+ * produceasync NS TOPIC INFLIGHT SIZE SECONDS WARMUP  async sends, at most INFLIGHT unanswered;
+ *                                                prints RESULT sent tps errors
+ * producebatch NS TOPIC THREADS SIZE BATCH SECONDS WARMUP  sync batch sends of BATCH messages;
+ *                                                prints RESULT sent tps errors
  * props NS TOPIC COUNT THREADS SIZE LEVEL         COUNT sync sends with property a=i%10 and, when
  *                                                LEVEL &gt; 0, delayTimeLevel LEVEL; prints RESULT sent errors
  * </pre>
@@ -55,6 +59,14 @@ public final class Bench {
             case "tx":
                 produce(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
                     Integer.parseInt(args[5]), Integer.parseInt(args[6]), true);
+                break;
+            case "produceasync":
+                produceAsync(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                    Integer.parseInt(args[5]), Integer.parseInt(args[6]));
+                break;
+            case "producebatch":
+                produceBatch(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                    Integer.parseInt(args[5]), Integer.parseInt(args[6]), Integer.parseInt(args[7]));
                 break;
             case "props":
                 props(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]),
@@ -95,6 +107,7 @@ public final class Bench {
         long start = System.nanoTime();
         long measureFrom = start + warmup * 1_000_000_000L;
         long end = measureFrom + seconds * 1_000_000_000L;
+        Thread cpu = cpuWindow(measureFrom, end);
         AtomicLong errors = new AtomicLong();
         AtomicLong stored = new AtomicLong(1);
         List<long[]> perThread = new ArrayList<>();
@@ -134,6 +147,7 @@ public final class Bench {
         for (Thread w : workers) {
             w.join();
         }
+        cpu.join();
         producer.shutdown();
         int total = 0;
         for (long[] rts : perThread) {
@@ -154,6 +168,128 @@ public final class Bench {
         double avg = total == 0 ? 0 : sum / total / 1e6;
         System.out.printf("RESULT %d %.1f %.3f %.3f %.3f %d %d%n", total, total / (double) seconds, avg, p99, max,
             errors.get(), stored.get());
+    }
+
+    /** CPU time of this whole process (every thread, GC and JIT included), in ns. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+            .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static void sleepUntil(long nanoTime) throws InterruptedException {
+        long left = nanoTime - System.nanoTime();
+        if (left > 0) {
+            Thread.sleep(left / 1_000_000, (int) (left % 1_000_000));
+        }
+    }
+
+    /** Prints "CPU seconds" for the measured window once it has begun and ended. */
+    private static Thread cpuWindow(long from, long to) {
+        Thread t = new Thread(() -> {
+            try {
+                sleepUntil(from);
+                long a = cpuNanos();
+                sleepUntil(to);
+                System.out.printf("CPU %.3f%n", (cpuNanos() - a) / 1e9);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static DefaultMQProducer started(String ns, String group) throws Exception {
+        DefaultMQProducer producer = new DefaultMQProducer(group);
+        producer.setNamesrvAddr(ns);
+        producer.setCompressMsgBodyOverHowmuch(Integer.MAX_VALUE);
+        producer.start();
+        return producer;
+    }
+
+    private static void produceAsync(String ns, String topic, int inflight, int size, int seconds, int warmup)
+        throws Exception {
+        DefaultMQProducer producer = started(ns, "bench_async_producer");
+        byte[] body = new byte[size];
+        Arrays.fill(body, (byte) 'a');
+        producer.send(new Message(topic, "warm", body));
+        long start = System.nanoTime();
+        long measureFrom = start + warmup * 1_000_000_000L;
+        long end = measureFrom + seconds * 1_000_000_000L;
+        Thread cpu = cpuWindow(measureFrom, end);
+        java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(inflight);
+        AtomicLong sent = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        while (System.nanoTime() < end) {
+            window.acquire();
+            final long began = System.nanoTime();
+            producer.send(new Message(topic, "TagA", body), new org.apache.rocketmq.client.producer.SendCallback() {
+                @Override
+                public void onSuccess(SendResult r) {
+                    if (began >= measureFrom && System.nanoTime() < end) {
+                        sent.incrementAndGet();
+                    }
+                    window.release();
+                }
+
+                @Override
+                public void onException(Throwable e) {
+                    errors.incrementAndGet();
+                    window.release();
+                }
+            });
+        }
+        window.acquire(inflight);
+        cpu.join();
+        producer.shutdown();
+        System.out.printf("RESULT %d %.1f %d%n", sent.get(), sent.get() / (double) seconds, errors.get());
+    }
+
+    private static void produceBatch(String ns, String topic, int threads, int size, int batch, int seconds,
+                                     int warmup) throws Exception {
+        DefaultMQProducer producer = started(ns, "bench_batch_producer");
+        byte[] body = new byte[size];
+        Arrays.fill(body, (byte) 'b');
+        producer.send(new Message(topic, "warm", body));
+        long start = System.nanoTime();
+        long measureFrom = start + warmup * 1_000_000_000L;
+        long end = measureFrom + seconds * 1_000_000_000L;
+        Thread cpu = cpuWindow(measureFrom, end);
+        AtomicLong sent = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            workers[t] = new Thread(() -> {
+                while (true) {
+                    long before = System.nanoTime();
+                    if (before >= end) {
+                        break;
+                    }
+                    List<Message> msgs = new ArrayList<>();
+                    for (int i = 0; i < batch; i++) {
+                        msgs.add(new Message(topic, "TagA", body));
+                    }
+                    try {
+                        SendResult r = producer.send(msgs);
+                        if (r.getSendStatus() != SendStatus.SEND_OK) {
+                            errors.incrementAndGet();
+                        } else if (before >= measureFrom && System.nanoTime() < end) {
+                            sent.addAndGet(batch);
+                        }
+                    } catch (Exception e) {
+                        errors.incrementAndGet();
+                    }
+                }
+            });
+            workers[t].start();
+        }
+        for (Thread w : workers) {
+            w.join();
+        }
+        cpu.join();
+        producer.shutdown();
+        System.out.printf("RESULT %d %.1f %d%n", sent.get(), sent.get() / (double) seconds, errors.get());
     }
 
     private static void props(String ns, String topic, int count, int threads, int size, int level)
@@ -209,10 +345,13 @@ public final class Bench {
         AtomicLong received = new AtomicLong();
         AtomicLong first = new AtomicLong();
         AtomicLong last = new AtomicLong();
+        AtomicLong cpuFirst = new AtomicLong();
         CountDownLatch done = new CountDownLatch(1);
         consumer.registerMessageListener((MessageListenerConcurrently) (msgs, context) -> {
             long now = System.nanoTime();
-            first.compareAndSet(0, now);
+            if (first.compareAndSet(0, now)) {
+                cpuFirst.set(cpuNanos());
+            }
             last.set(now);
             if (received.addAndGet(msgs.size()) >= expected) {
                 done.countDown();
@@ -221,6 +360,7 @@ public final class Bench {
         });
         consumer.start();
         done.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+        System.out.printf("CPU %.3f%n", (cpuNanos() - cpuFirst.get()) / 1e9);
         consumer.shutdown();
         double span = (last.get() - first.get()) / 1e9;
         System.out.printf("RESULT %d %.1f%n", received.get(), span > 0 ? received.get() / span : 0.0);
