@@ -151,3 +151,28 @@ async def test_mqadmin_reads_and_resets_a_python_consumer(cluster: Cluster) -> N
         assert await inbox.wait_count(20)
     replayed = sorted(int(m.user_property("idx") or -1) for m in inbox.msgs[10:])
     assert replayed == list(range(10))
+
+
+async def test_mqadmin_clone_group_offset_lets_a_new_group_start_where_another_is(
+    cluster: Cluster,
+) -> None:
+    topic = "MixedClone"
+    async with Producer("MixedCloneP", config=fast_config(cluster.namesrv.addr)) as producer:
+        for i in range(10):
+            await producer.send(java_style(topic, "old", i))
+        source = Inbox()
+        async with python_consumer(cluster, "MixedCloneSrc", topic, source):
+            assert await source.wait_count(10)
+            await asyncio.sleep(1.5)  # offsets committed
+        args = ["-s", "MixedCloneSrc", "-d", "MixedCloneDst", "-t", topic, "-o", "false"]
+        cloned = await asyncio.to_thread(admin, cluster, "cloneGroupOffset", *args)
+        assert "success" in cloned.lower()
+        for i in range(5):
+            await producer.send(java_style(topic, "new", i))
+        # CONSUME_FROM_FIRST_OFFSET only applies to a group with no offsets: the clone has
+        # the source's, so only the new messages arrive.
+        dest = Inbox()
+        async with python_consumer(cluster, "MixedCloneDst", topic, dest):
+            assert await dest.wait_count(5)
+            await asyncio.sleep(1.0)
+    assert sorted(m.keys or "" for m in dest.msgs) == [f"new-key-{i}" for i in range(5)]

@@ -379,9 +379,15 @@ async def test_standalone_serves_namesrv_and_broker(tmp_path: Path) -> None:
         broker_addr = f"127.0.0.1:{broker_port}"
         reply = await client.invoke(broker_addr, send_request("Standalone", b"hello"))
         assert reply.code == ResponseCode.SUCCESS
-        route = await client.invoke(
-            server.addr, request(RequestCode.GET_ROUTEINFO_BY_TOPIC, {"topic": "Standalone"})
-        )
+        # The broker registers a topic it auto-created right after answering the send (Apache
+        # does it before answering), so the route can lag the reply by a moment.
+        for _ in range(100):
+            route = await client.invoke(
+                server.addr, request(RequestCode.GET_ROUTEINFO_BY_TOPIC, {"topic": "Standalone"})
+            )
+            if route.code == ResponseCode.SUCCESS:
+                break
+            await asyncio.sleep(0.05)
         assert route.code == ResponseCode.SUCCESS
         # The default store root is ~/store, as Apache RocketMQ's.
         assert (tmp_path / "store" / "commitlog").is_dir()

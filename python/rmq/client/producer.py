@@ -219,6 +219,12 @@ class Producer:
         raise ClientError(f"No route info of this topic: {topic}", ResponseCode.TOPIC_NOT_EXIST)
 
     async def fetch_publish_message_queues(self, topic: str) -> list[MessageQueue]:
+        """The topic's writable queues, asked of the NameServer now (as Java does); for a
+        topic it does not know yet, the queues a first send would create."""
+        self._publish.setdefault(topic, QueueSelector([]))
+        route = await self.instance.update_route(topic)
+        if route is not None:
+            self.update_publish_route(topic, route)
         return list((await self._publish_info(topic)).queues)
 
     def _select(self, selector: QueueSelector, last_broker: str | None) -> MessageQueue:

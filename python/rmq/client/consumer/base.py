@@ -230,7 +230,8 @@ class ConsumerBase:
             if mq.topic == topic:
                 self.offsets.update(mq, offset, False)
                 try:
-                    await self.offsets.update_to_broker(mq, offset)
+                    # Answered, not oneway: the rebalance below reads it straight back.
+                    await self.offsets.update_to_broker(mq, offset, oneway=False)
                 except Exception as exc:
                     log.warning("reset offset of %s not committed: %s", mq, exc)
         for mq in dropped:

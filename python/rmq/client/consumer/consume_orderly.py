@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 MAX_TIME_CONSUME_CONTINUOUSLY: Final = 60.0
 #: How often every held queue's broker lock is renewed (Java REBALANCE_LOCK_INTERVAL).
 LOCK_RENEW_INTERVAL: Final = 20.0
+#: A queue given up with messages still cached is unlocked this much later (Java's
+#: UNLOCK_DELAY_TIME_MILLS): its offset commit reaches the broker before the next owner.
+UNLOCK_DELAY: Final = 20.0
 
 
 class OrderlyService:
@@ -41,6 +44,8 @@ class OrderlyService:
         )
         self._queue_locks: dict[MessageQueue, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: queues given up with messages still cached, unlocked after UNLOCK_DELAY
+        self._unlock_pending: set[MessageQueue] = set()
         self.stopped = False
 
     def _spawn(self, delay: float, pq: ProcessQueue, mq: MessageQueue) -> None:
@@ -165,10 +170,13 @@ class OrderlyService:
         try:
             rebalance = self.consumer.rebalance
             if pq.has_temp_message():
+                self._unlock_pending.add(mq)
 
                 async def unlock_later() -> None:
-                    await asyncio.sleep(20.0)
-                    await rebalance.unlock(mq)
+                    await asyncio.sleep(UNLOCK_DELAY)
+                    if mq in self._unlock_pending:
+                        self._unlock_pending.discard(mq)
+                        await rebalance.unlock(mq)
 
                 task = asyncio.ensure_future(unlock_later())
                 self._tasks.add(task)
@@ -178,6 +186,13 @@ class OrderlyService:
         finally:
             pq.consume_lock.release()
         return True
+
+    async def unlock_released_now(self) -> None:
+        """At shutdown: the delayed unlocks happen now, or the broker would keep those
+        queues from every other member until its own lock expiry (60 s)."""
+        pending, self._unlock_pending = self._unlock_pending, set()
+        for mq in pending:
+            await self.consumer.rebalance.unlock(mq)
 
     async def consume_directly(self, msg: MessageExt, mq: MessageQueue) -> dict[str, Any]:
         began = time.monotonic()

@@ -43,7 +43,8 @@ class OffsetStore(Protocol):
 
     def remove(self, mq: MessageQueue) -> None: ...
 
-    async def update_to_broker(self, mq: MessageQueue, offset: int) -> None: ...
+    async def update_to_broker(self, mq: MessageQueue, offset: int, oneway: bool = True
+                               ) -> None: ...  # fmt: skip
 
 
 def _update(table: dict[MessageQueue, int], mq: MessageQueue, offset: int,
@@ -97,8 +98,9 @@ class RemoteOffsetStore:
     async def _fetch(self, mq: MessageQueue) -> int:
         return await self.instance.api.query_offset(await self._addr(mq), self.group, mq)
 
-    async def update_to_broker(self, mq: MessageQueue, offset: int) -> None:
-        await self.instance.api.update_offset(await self._addr(mq), self.group, mq, offset)
+    async def update_to_broker(self, mq: MessageQueue, offset: int, oneway: bool = True) -> None:
+        await self.instance.api.update_offset(await self._addr(mq), self.group, mq, offset,
+                                              oneway=oneway)  # fmt: skip
 
     async def persist_all(self, queues: set[MessageQueue]) -> None:
         for mq, offset in list(self.table.items()):
@@ -188,5 +190,5 @@ class LocalOffsetStore:
     def remove(self, mq: MessageQueue) -> None:
         return None
 
-    async def update_to_broker(self, mq: MessageQueue, offset: int) -> None:
+    async def update_to_broker(self, mq: MessageQueue, offset: int, oneway: bool = True) -> None:
         self.update(mq, offset, False)

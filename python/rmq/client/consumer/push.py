@@ -26,6 +26,8 @@ DELAY_EXCEPTION: Final = 3.0
 DELAY_SUSPENDED: Final = 1.0
 OFFSET_MOVED_WAIT: Final = 10.0
 CLEAN_EXPIRED_INTERVAL: Final = 15 * 60.0
+#: How soon an orderly consumer asks again for a queue whose lock it could not get.
+LOCK_RETRY_DELAY: Final = 1.0
 
 
 def filter_by_tags(msgs: list[MessageExt], tags: list[str]) -> list[MessageExt]:
@@ -129,7 +131,12 @@ class PushConsumer(ConsumerBase):
             task.cancel()
         assert self._service is not None
         await self._service.shutdown(self.await_termination_millis_when_shutdown)
-        if self._orderly and self.message_model == CLUSTERING:
+        if isinstance(self._service, OrderlyService) and self.message_model == CLUSTERING:
+            # Offsets first and answered, then the unlocks: the next owner of a queue reads
+            # its offset right after it gets the lock.
+            for mq in list(self.rebalance.process_queues):
+                await self._commit_now(mq)
+            await self._service.unlock_released_now()
             await self.rebalance.unlock_all()
         await self._shutdown_base()
 
@@ -152,14 +159,31 @@ class PushConsumer(ConsumerBase):
             if isinstance(self._service, ConcurrentlyService):
                 await self._service.clean_expired(self.consume_timeout)
 
+    async def do_rebalance(self) -> None:
+        await super().do_rebalance()
+        if self._rebalance is not None and self._rebalance.lock_failed and self._instance:
+            # The previous owner unlocks once its current batch ends; Java waits for its
+            # next 20 s rebalance to try again, which stalls the queue that long.
+            asyncio.get_running_loop().call_later(LOCK_RETRY_DELAY, self._instance.rebalance_now)
+
     # rebalance hooks
 
+    async def _commit_now(self, mq: MessageQueue) -> None:
+        offset = self.offsets.table.get(mq)
+        if offset is not None:
+            try:
+                await self.offsets.update_to_broker(mq, offset, oneway=False)
+            except Exception as exc:
+                log.info("offset of %s not committed: %s", mq, exc)
+
     async def remove_unnecessary(self, mq: MessageQueue, pq: ProcessQueue) -> bool:
-        await self.offsets.persist(mq)
-        self.offsets.remove(mq)
         if self._orderly and self.message_model == CLUSTERING:
             assert isinstance(self._service, OrderlyService)
+            await self._commit_now(mq)
+            self.offsets.remove(mq)
             return await self._service.release(mq, pq)
+        await self.offsets.persist(mq)
+        self.offsets.remove(mq)
         return True
 
     def dispatch_pull(self, mq: MessageQueue, pq: ProcessQueue, offset: int) -> None:

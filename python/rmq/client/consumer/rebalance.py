@@ -46,8 +46,11 @@ class Rebalance:
         self.subscriptions: dict[str, Subscription] = {}
         self.topic_queues: dict[str, list[MessageQueue]] = {}
         self.process_queues: dict[MessageQueue, ProcessQueue] = {}
+        #: an orderly queue allocated to us was still locked by its previous owner
+        self.lock_failed = False
 
     async def do_rebalance(self, is_order: bool) -> None:
+        self.lock_failed = False
         for topic in list(self.subscriptions):
             try:
                 await self._by_topic(topic, is_order)
@@ -99,6 +102,7 @@ class Rebalance:
                 continue
             if is_order and not await self.lock(mq):
                 log.info("%s: queue %s not locked yet, trying later", self.group, mq)
+                self.lock_failed = True
                 continue
             offset = await self.hooks.compute_pull_from_where(mq)
             if offset < 0:
