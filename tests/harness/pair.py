@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.harness.java import JVM_FLAGS, classpath, java_env
-from tests.harness.processes import BIN, free_port, write_properties
+from tests.harness.processes import BIN, free_broker_port, free_port, write_properties
 
 BOOT = "boot success"
 #: Apache's broker as its own runbroker.sh would size it on a small box (heap 1 GiB).
@@ -83,7 +83,8 @@ class Pair:
 
 def start_pair(system: str, home: Path, flush: str, extra: dict[str, str] | None = None,
                *, pin: bool = True, broker_name: str = "broker-bench") -> Pair:  # fmt: skip
-    ns_port, broker_port = free_port(), free_port()
+    ns_port = free_port()
+    broker_port = free_broker_port(avoid=[ns_port])
     ns_conf = write_properties(home / "namesrv.properties", {"listenPort": str(ns_port)})
     namesrv = f"127.0.0.1:{ns_port}"
     broker_conf = write_properties(

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,27 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_broker_port(avoid: Iterable[int] = ()) -> int:
+    """A listen port whose neighbours a broker also binds are free too: Apache's broker
+    takes port - 2 (its VIP channel) and port + 1 (HA), rmq's port + 1 (HA)."""
+    taken = set(avoid)
+    for _ in range(100):
+        port = free_port()
+        near = (port - 2, port - 1, port + 1)
+        if port > 1026 and not taken & {port, *near} and all(_port_free(p) for p in near):
+            return port
+    raise RuntimeError("no free port with free neighbours")
 
 
 def write_properties(path: Path, values: Mapping[str, str]) -> Path:
@@ -168,7 +189,7 @@ def start_broker(
     reuse_config: bool = False,
 ) -> ServerProcess:
     """``reuse_config`` starts from the ``broker.properties`` already in ``home``."""
-    port = port or free_port()
+    port = port or free_broker_port()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "broker.properties"
     if not reuse_config:

@@ -5,9 +5,11 @@ and rmq-broker, and against Apache RocketMQ 4.9.7's own NameServer and broker (f
 Central), so the client is proven against the reference and not only against our server."""
 
 import asyncio
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -499,3 +501,34 @@ def test_quickstart_examples_send_and_receive_1000(cluster: Cluster) -> None:
     assert got.returncode == 0, got.stderr[-2000:]
     bodies = {ln.rsplit("body=", 1)[1] for ln in got.stdout.splitlines() if "body=" in ln}
     assert bodies == {f"Hello RocketMQ {i}" for i in range(1000)}
+
+
+async def test_namesrv_address_from_a_lookup_url(cluster: Cluster) -> None:
+    seen: list[str] = []
+
+    class Lookup(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = cluster.namesrv.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Lookup)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        config = fast_config(cluster.namesrv)
+        config.namesrv_addr = None
+        config.namesrv_domain = f"127.0.0.1:{server.server_address[1]}"
+        async with Producer("sdk-lookup-p", config=config) as producer:
+            result = await producer.send(Message("SdkLookup", b"found"))
+            assert result.send_status is SendStatus.SEND_OK
+        assert seen == ["/rocketmq/nsaddr"]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -10,6 +10,9 @@ from typing import Final
 from rmq.common.codes import LanguageCode
 
 NAMESRV_ADDR_ENV: Final = "NAMESRV_ADDR"
+#: Java's system properties rocketmq.namesrv.domain and rocketmq.namesrv.domain.subgroup.
+NAMESRV_DOMAIN_ENV: Final = "ROCKETMQ_NAMESRV_DOMAIN"
+NAMESRV_DOMAIN_SUBGROUP_ENV: Final = "ROCKETMQ_NAMESRV_DOMAIN_SUBGROUP"
 DEFAULT_INSTANCE: Final = "DEFAULT"
 
 
@@ -42,10 +45,23 @@ class ClientConfig:
     vip_channel_enabled: bool = False
     mq_client_api_timeout: int = 3_000
     language: int = LanguageCode.PYTHON
+    #: With no namesrv_addr, where to look the addresses up over HTTP (Java's
+    #: ``MixAll.getWSAddr``): ``http://DOMAIN:8080/rocketmq/SUBGROUP`` answers ``a:9876;b:9876``.
+    namesrv_domain: str | None = field(default_factory=lambda: os.environ.get(NAMESRV_DOMAIN_ENV))
+    namesrv_domain_subgroup: str = field(
+        default_factory=lambda: os.environ.get(NAMESRV_DOMAIN_SUBGROUP_ENV, "nsaddr")
+    )
 
     def namesrv_list(self) -> list[str]:
         text = self.namesrv_addr or ""
         return [a.strip() for a in text.split(";") if a.strip()]
+
+    def namesrv_lookup_url(self) -> str | None:
+        domain = self.namesrv_domain
+        if not domain:
+            return None
+        host = domain if ":" in domain else f"{domain}:8080"
+        return f"http://{host}/rocketmq/{self.namesrv_domain_subgroup}"
 
     def change_instance_name_to_pid(self) -> None:
         """Java does this for every producer and consumer left on the default name, so two

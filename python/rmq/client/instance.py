@@ -12,6 +12,7 @@ message directly. Those requests are answered here and handed to the member conc
 import asyncio
 import contextlib
 import logging
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol
 
@@ -21,6 +22,7 @@ from rmq.client.errors import ClientError
 from rmq.client.message import MessageExt, MessageQueue
 from rmq.client.route import MASTER_ID, TopicRoute
 from rmq.common import fastjson
+from rmq.common import property_keys as pk
 from rmq.common.codes import RequestCode, ResponseCode
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.command import RemotingCommand
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 #: Java's fixed rebalance period; NOTIFY_CONSUMER_IDS_CHANGED wakes it early.
 REBALANCE_INTERVAL: Final = 20.0
 DEFAULT_TOPIC: Final = "TBW102"
+NAMESRV_LOOKUP_INTERVAL: Final = 120.0
 
 
 class ProducerMember(Protocol):
@@ -106,6 +109,7 @@ class ClientInstance:
         self._heartbeat_lock = asyncio.Lock()
         self.started = False
         self.closed = False
+        self._fixed_namesrv = True
 
     # membership
 
@@ -140,14 +144,35 @@ class ClientInstance:
 
     # lifecycle
 
+    async def fetch_namesrv_addr(self) -> None:
+        """Refresh the NameServer list from the lookup URL, when one is configured and no
+        address was given (Java fetches it every two minutes)."""
+        url = self.config.namesrv_lookup_url()
+        if url is None or self._fixed_namesrv:
+            return
+        try:
+            text = await asyncio.to_thread(_http_get, url, self.config.mq_client_api_timeout)
+        except OSError as exc:
+            log.warning("name server lookup %s failed: %s", url, exc)
+            return
+        addrs = ";".join(a.strip() for a in text.strip().split(";") if a.strip())
+        if addrs and addrs != self.config.namesrv_addr:
+            log.info("name server address from %s: %s", url, addrs)
+            self.config.namesrv_addr = addrs
+
     async def start(self) -> None:
         if self.started:
             return
+        self._fixed_namesrv = bool(self.config.namesrv_list())
+        if not self._fixed_namesrv:
+            await self.fetch_namesrv_addr()
         if not self.config.namesrv_list():
-            raise ClientError("No name server address, please set it (namesrv_addr or the "
-                              "NAMESRV_ADDR environment variable)")  # fmt: skip
+            raise ClientError("No name server address, please set it (namesrv_addr, the "
+                              "NAMESRV_ADDR environment variable or namesrv_domain)")  # fmt: skip
         self.started = True
         cfg = self.config
+        if not self._fixed_namesrv:
+            self._every(NAMESRV_LOOKUP_INTERVAL, self.fetch_namesrv_addr, first=10.0)
         self._every(cfg.poll_name_server_interval / 1000, self.update_all_routes, first=0.01)
         self._every(cfg.heartbeat_broker_interval / 1000, self.send_heartbeat, first=1.0)
         self._every(cfg.persist_consumer_offset_interval / 1000, self.persist_offsets,
@@ -306,7 +331,7 @@ class ClientInstance:
         if not msgs:
             return None
         msg = msgs[0]
-        group = msg.properties.get("PGROUP", "")
+        group = msg.properties.get(pk.PRODUCER_GROUP, "")
         producer = self.producers.get(group)
         if producer is None:
             log.info("check-back for unknown producer group %s", group)
@@ -363,6 +388,12 @@ class ClientInstance:
             return request.answer(body=fastjson.dumps(result))
 
         return consume()
+
+
+def _http_get(url: str, timeout_ms: int) -> str:
+    with urllib.request.urlopen(url, timeout=timeout_ms / 1000) as reply:
+        body: bytes = reply.read(64 * 1024)
+    return body.decode("utf-8", "replace")
 
 
 def _key_dict(key: object) -> dict[str, object]:

@@ -76,6 +76,13 @@ def validate_message(msg: Message, max_size: int) -> None:
                           ResponseCode.MESSAGE_ILLEGAL)  # fmt: skip
 
 
+def vip_addr(addr: str) -> str:
+    """The broker's VIP channel, two ports below its main one (Java MixAll.brokerVIPChannel),
+    where Apache brokers take producer traffic apart from consumers' long polls."""
+    host, _, port = addr.rpartition(":")
+    return f"{host}:{int(port) - 2}" if port.isdigit() else addr
+
+
 def split_batch(messages: Sequence[Message], limit: int = BATCH_SIZE_LIMIT) -> list[list[Message]]:
     """Consecutive runs of messages whose encoded batch stays under ``limit`` bytes (Java's
     ListSplitter, with the same per-message overhead estimate)."""
@@ -245,7 +252,7 @@ class Producer:
             addr = self.instance.master_addr(mq.broker_name)
         if addr is None:
             raise ClientError(f"The broker[{mq.broker_name}] not exist")
-        return addr
+        return vip_addr(addr) if self.config.vip_channel_enabled else addr
 
     def _prepare(self, msg: Message) -> tuple[bytes, int]:
         """(body on the wire, sysFlag) for one message; sets its UNIQ_KEY."""
