@@ -381,6 +381,7 @@ async def test_standalone_serves_namesrv_and_broker(tmp_path: Path) -> None:
         assert reply.code == ResponseCode.SUCCESS
         # The broker registers a topic it auto-created right after answering the send (Apache
         # does it before answering), so the route can lag the reply by a moment.
+        route = None
         for _ in range(100):
             route = await client.invoke(
                 server.addr, request(RequestCode.GET_ROUTEINFO_BY_TOPIC, {"topic": "Standalone"})
@@ -388,6 +389,7 @@ async def test_standalone_serves_namesrv_and_broker(tmp_path: Path) -> None:
             if route.code == ResponseCode.SUCCESS:
                 break
             await asyncio.sleep(0.05)
+        assert route is not None
         assert route.code == ResponseCode.SUCCESS
         # The default store root is ~/store, as Apache RocketMQ's.
         assert (tmp_path / "store" / "commitlog").is_dir()

@@ -188,3 +188,33 @@ def dumps_object_keyed(entries: list[tuple[dict[str, Any], Any]]) -> bytes:
     """A map whose keys are objects, written as fastjson does (``{{...}:value}``): the
     form mqadmin's topicStatus, consumerProgress and resetOffsetByTime parse."""
     return b"{" + b",".join(dumps(k) + b":" + dumps(v) for k, v in entries) + b"}"
+
+
+def dumps_pretty(value: Any, maps: frozenset[str] = frozenset(), _indent: int = 0,
+                 _as_map: bool = False) -> str:  # fmt: skip
+    """fastjson's ``toJson(true)`` layout, which mqadmin prints: tab indents, no spaces,
+    sorted bean fields; objects named in ``maps`` are Java maps, written fastjson's other
+    way (entries on the opening line, integer keys bare, closing brace on its own line)."""
+    tab = "\t"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        if _as_map:
+            parts = []
+            for i, (key, item) in enumerate(value.items()):
+                shown = key if isinstance(key, int) or str(key).lstrip("-").isdigit() else dumps(
+                    str(key)).decode()  # fmt: skip
+                lead = "" if i == 0 else "\n" + tab * (_indent + 1)
+                parts.append(f"{lead}{shown}:{dumps_pretty(item, maps, _indent + 1)}")
+            return "{" + ",".join(parts) + "\n" + tab * _indent + "}"
+        fields = []
+        for key in sorted(value):
+            item = dumps_pretty(value[key], maps, _indent + 1, key in maps)
+            fields.append(tab * (_indent + 1) + dumps(str(key)).decode() + ":" + item)
+        return "{\n" + ",\n".join(fields) + "\n" + tab * _indent + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        items = [tab * (_indent + 1) + dumps_pretty(v, maps, _indent + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + tab * _indent + "]"
+    return dumps(value).decode()
