@@ -57,3 +57,19 @@ def run_java(
 def mqadmin(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """Run the official mqadmin (MQAdminStartup) with ``args``."""
     return run_java("org.apache.rocketmq.tools.command.MQAdminStartup", *args, timeout=timeout)
+
+
+def mqadmin_batch(commands: list[list[str]], timeout: float = 120.0) -> list[str]:
+    """Run several mqadmin commands in one JVM (RmqCompat ``mqadminbatch``); their outputs,
+    in order, exactly as each printed them."""
+    stdin = "".join("\t".join(args) + "\n" for args in commands)
+    command = java_command("dev.rmq.compat.RmqCompat", "mqadminbatch")
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True,
+                            timeout=timeout, env=java_env())  # fmt: skip
+    # Each chunk is the command's output, the newline the driver adds, then "@@END".
+    chunks = result.stdout.split("@@BEGIN\n")[1:]
+    outputs = [chunk[: chunk.rindex("\n@@END")] for chunk in chunks if "\n@@END" in chunk]
+    if len(outputs) != len(commands):
+        tail = result.stdout[-2000:] + result.stderr[-2000:]
+        raise AssertionError(f"mqadmin batch: {len(outputs)} outputs for {len(commands)}: {tail}")
+    return outputs

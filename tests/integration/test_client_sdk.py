@@ -437,7 +437,7 @@ async def test_pull_consumer_reads_by_offset_and_stores_offsets(cluster: Cluster
         assert none.pull_status is PullStatus.NO_NEW_MSG
         assert await consumer.max_offset(queue) == 5
         await consumer.update_consume_offset(queue, 3)
-        await consumer.persist_offsets()
+        await consumer.persist_offsets(oneway=False)
         assert await consumer.fetch_consume_offset(queue, from_store=True) == 3
 
 

@@ -191,7 +191,7 @@ def test_missing_config_file_exits_with_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().endswith("cannot read config file: No such file or directory")
 
 
-def test_admin_says_it_is_not_built_yet(tmp_path: Path) -> None:
+def test_admin_without_a_namesrv_says_so_in_one_line(tmp_path: Path) -> None:
     result = run_cli("rmq-admin", "clusterList", home=tmp_path)
-    assert result.returncode == 2
-    assert "clusterList is not available yet" in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("no name server address: use -n or set NAMESRV_ADDR")

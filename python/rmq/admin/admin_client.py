@@ -9,6 +9,7 @@ from rmq.client.message import MessageQueue
 from rmq.client.route import TopicRoute
 from rmq.common import fastjson
 from rmq.common.codes import RequestCode, ResponseCode
+from rmq.common.message_id import MessageIdError, decode_offset_msg_id
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.command import RemotingCommand, request
 from rmq.remoting.errors import RemotingError
@@ -16,6 +17,11 @@ from rmq.remoting.errors import RemotingError
 
 class AdminError(Exception):
     """A request the servers refused or that could not reach them; one line for the user."""
+
+    def __init__(self, message: str, code: int = -1, remark: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.remark = remark
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +84,8 @@ class AdminClient:
         except RemotingError as exc:
             raise AdminError(str(exc)) from None
         if reply.code not in (ok or (ResponseCode.SUCCESS,)):
-            raise AdminError(f"CODE: {reply.code}  DESC: {reply.remark}  ({addr})")
+            raise AdminError(f"CODE: {reply.code}  DESC: {reply.remark}  ({addr})", reply.code,
+                             reply.remark or "")  # fmt: skip
         return reply
 
     async def namesrv_call(self, cmd: RemotingCommand, *ok: int) -> RemotingCommand:
@@ -204,3 +211,185 @@ class AdminClient:
     async def update_broker_config(self, addr: str, values: dict[str, str]) -> None:
         await self.call(addr, request(RequestCode.UPDATE_BROKER_CONFIG,
                                       body=properties_text(values)))  # fmt: skip
+
+    # groups, connections, offsets
+
+    async def put_group(self, addr: str, config: dict[str, Any]) -> None:
+        await self.call(addr, request(RequestCode.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+                                      body=fastjson.dumps(config)))  # fmt: skip
+
+    async def delete_group(self, addr: str, group: str, remove_offset: bool) -> None:
+        header = {"groupName": group, "removeOffset": "true" if remove_offset else "false"}
+        await self.call(addr, request(RequestCode.DELETE_SUBSCRIPTIONGROUP, header))
+
+    async def group_config(self, addr: str, group: str) -> dict[str, Any] | None:
+        reply = await self.call(addr, request(RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG))
+        table = fastjson.loads(reply.body or b"{}").get("subscriptionGroupTable") or {}
+        found = table.get(group)
+        return found if isinstance(found, dict) else None
+
+    async def _route_broker_addrs(self, topic: str) -> list[tuple[str, str]]:
+        """(broker name, address) of each broker in ``topic``'s route (master first)."""
+        route = await self.route(topic)
+        out = []
+        for broker in route.brokers:
+            addr = broker.select_addr()
+            if addr:
+                out.append((broker.broker_name, addr))
+        return out
+
+    async def consumer_connection(self, group: str, addr: str | None = None) -> dict[str, Any]:
+        if addr is None:
+            brokers = await self._route_broker_addrs("%RETRY%" + group)
+            if not brokers:
+                raise AdminError(f"no broker knows consumer group {group}")
+            addr = brokers[0][1]
+        reply = await self.call(addr, request(RequestCode.GET_CONSUMER_CONNECTION_LIST,
+                                              {"consumerGroup": group}),
+                                ResponseCode.SUCCESS, ResponseCode.CONSUMER_NOT_ONLINE)  # fmt: skip
+        data: dict[str, Any] = fastjson.loads(reply.body or b"{}") if reply.body else {}
+        if reply.code != ResponseCode.SUCCESS or not data.get("connectionSet"):
+            remark = reply.remark or "Not found the consumer group connection"
+            raise AdminError(f"CODE: {ResponseCode.CONSUMER_NOT_ONLINE}  DESC: {remark}",
+                             ResponseCode.CONSUMER_NOT_ONLINE, remark)  # fmt: skip
+        return data
+
+    async def producer_connection(self, group: str, topic: str) -> dict[str, Any]:
+        brokers = await self._route_broker_addrs(topic)
+        if not brokers:
+            raise AdminError(f"no route for topic {topic}")
+        reply = await self.call(brokers[0][1], request(RequestCode.GET_PRODUCER_CONNECTION_LIST,
+                                                       {"producerGroup": group}))  # fmt: skip
+        data: dict[str, Any] = fastjson.loads(reply.body or b"{}")
+        if not data.get("connectionSet"):
+            raise AdminError("Not found the producer group connection")
+        return data
+
+    async def consume_stats(self, group: str, topic: str | None = None
+                            ) -> tuple[dict[MessageQueue, dict[str, int]], float]:  # fmt: skip
+        """Offsets per queue and the group's TPS, merged over the brokers of its retry topic."""
+        table: dict[MessageQueue, dict[str, int]] = {}
+        tps = 0.0
+        for _, addr in await self._route_broker_addrs("%RETRY%" + group):
+            header = {"consumerGroup": group}
+            if topic:
+                header["topic"] = topic
+            reply = await self.call(addr, request(RequestCode.GET_CONSUME_STATS, header))
+            data = fastjson.loads(reply.body or b"{}")
+            tps += float(data.get("consumeTps") or 0.0)
+            for key, value in (data.get("offsetTable") or {}).items():
+                obj = key.as_dict() if isinstance(key, fastjson.ObjectKey) else fastjson.loads(key)
+                table[MessageQueue.from_json(obj)] = {k: int(v) for k, v in value.items()}
+        if not table:
+            remark = ("Not found the consumer group consume stats, because return offset table "
+                      "is empty, maybe the consumer not consume any message")  # fmt: skip
+            raise AdminError(f"CODE: {ResponseCode.CONSUMER_NOT_ONLINE}  DESC: {remark}",
+                             ResponseCode.CONSUMER_NOT_ONLINE, remark)  # fmt: skip
+        return table, tps
+
+    async def update_consumer_offset(self, addr: str, group: str, mq: MessageQueue,
+                                     offset: int) -> None:  # fmt: skip
+        header = {"consumerGroup": group, "topic": mq.topic, "queueId": str(mq.queue_id),
+                  "commitOffset": str(offset)}  # fmt: skip
+        await self.call(addr, request(RequestCode.UPDATE_CONSUMER_OFFSET, header))
+
+    async def queue_offset(self, addr: str, code: int, mq: MessageQueue,
+                           timestamp: int | None = None) -> int:  # fmt: skip
+        header = {"topic": mq.topic, "queueId": str(mq.queue_id)}
+        if timestamp is not None:
+            header["timestamp"] = str(timestamp)
+        reply = await self.call(addr, request(code, header))
+        return int(reply.field("offset") or 0)
+
+    async def reset_offset_online(self, topic: str, group: str, timestamp: int, force: bool,
+                                  cplus: bool) -> dict[MessageQueue, int] | None:  # fmt: skip
+        """INVOKE_BROKER_TO_RESET_OFFSET on every broker of the topic; None when the group
+        has no consumer online (then mqadmin resets the stored offsets itself)."""
+        out: dict[MessageQueue, int] = {}
+        for _, addr in await self._route_broker_addrs(topic):
+            header = {"topic": topic, "group": group, "timestamp": str(timestamp),
+                      "isForce": "true" if force else "false"}  # fmt: skip
+            cmd = request(RequestCode.INVOKE_BROKER_TO_RESET_OFFSET, header)
+            if cplus:
+                cmd.language = 1  # LanguageCode.CPP: the broker answers instead of pushing
+            reply = await self.call(addr, cmd, ResponseCode.SUCCESS,
+                                    ResponseCode.CONSUMER_NOT_ONLINE)  # fmt: skip
+            if reply.code == ResponseCode.CONSUMER_NOT_ONLINE:
+                return None
+            table = fastjson.loads(reply.body or b"{}").get("offsetTable") or {}
+            for key, value in table.items():
+                obj = key.as_dict() if isinstance(key, fastjson.ObjectKey) else fastjson.loads(key)
+                out[MessageQueue.from_json(obj)] = int(value)
+        return out
+
+    async def topic_queue_counts(self, topic: str) -> dict[str, tuple[str, int]]:
+        """broker address -> (broker name, read queue nums) for ``topic``."""
+        route = await self.route(topic)
+        reads = {q.broker_name: q.read_queue_nums for q in route.queues}
+        out = {}
+        for broker in route.brokers:
+            addr = broker.select_addr()
+            if addr:
+                out[addr] = (broker.broker_name, reads.get(broker.broker_name, 0))
+        return out
+
+    async def running_info_queues(self, group: str, client_id: str) -> list[MessageQueue]:
+        """The queues a consumer reports in its running info (GET_CONSUMER_RUNNING_INFO,
+        relayed by a broker of the group)."""
+        brokers = await self._route_broker_addrs("%RETRY%" + group)
+        if not brokers:
+            return []
+        header = {"consumerGroup": group, "clientId": client_id, "jstackEnable": "false"}
+        reply = await self.call(brokers[0][1], request(RequestCode.GET_CONSUMER_RUNNING_INFO,
+                                                       header))  # fmt: skip
+        out = []
+        for key in fastjson.loads(reply.body or b"{}").get("mqTable") or {}:
+            obj = key.as_dict() if isinstance(key, fastjson.ObjectKey) else fastjson.loads(key)
+            out.append(MessageQueue.from_json(obj))
+        return out
+
+    # messages
+
+    async def view_message(self, offset_msg_id: str) -> bytes:
+        """The stored record behind an offset message id (VIEW_MESSAGE_BY_ID)."""
+        try:
+            addr, offset = decode_offset_msg_id(offset_msg_id)
+        except MessageIdError as exc:
+            raise AdminError(str(exc)) from None
+        reply = await self.call(addr, request(RequestCode.VIEW_MESSAGE_BY_ID,
+                                              {"offset": str(offset)}))  # fmt: skip
+        return reply.body or b""
+
+    async def query_message(self, topic: str, key: str, max_num: int, begin: int, end: int,
+                            unique: bool = False) -> list[bytes]:  # fmt: skip
+        """Stored record batches from every broker of the topic (QUERY_MESSAGE on its index)."""
+        header = {"topic": topic, "key": key, "maxNum": str(max_num),
+                  "beginTimestamp": str(begin), "endTimestamp": str(end)}  # fmt: skip
+        if unique:
+            header["_UNIQUE_KEY_QUERY"] = "true"
+        out = []
+        for _, addr in await self._route_broker_addrs(topic):
+            reply = await self.call(addr, request(RequestCode.QUERY_MESSAGE, header),
+                                    ResponseCode.SUCCESS, ResponseCode.QUERY_NOT_FOUND)  # fmt: skip
+            if reply.code == ResponseCode.SUCCESS and reply.body:
+                out.append(reply.body)
+        return out
+
+    async def pull_one(self, topic: str, broker_name: str, queue_id: int, offset: int
+                       ) -> tuple[bytes, int, int]:  # fmt: skip
+        """(records, queue min offset, queue max offset) of a one-message pull."""
+        route = await self.route(topic)
+        broker = route.broker(broker_name)
+        addr = broker.select_addr() if broker else None
+        if addr is None:
+            raise AdminError(f"The broker[{broker_name}] not exist")
+        header = {"consumerGroup": "TOOLS_CONSUMER", "topic": topic, "queueId": str(queue_id),
+                  "queueOffset": str(offset), "maxMsgNums": "1", "sysFlag": "4",
+                  "commitOffset": "0", "suspendTimeoutMillis": "0", "subVersion": "0",
+                  "expressionType": "TAG", "subscription": "*"}  # fmt: skip
+        reply = await self.call(addr, request(RequestCode.PULL_MESSAGE, header),
+                                ResponseCode.SUCCESS, ResponseCode.PULL_NOT_FOUND,
+                                ResponseCode.PULL_OFFSET_MOVED,
+                                ResponseCode.PULL_RETRY_IMMEDIATELY)  # fmt: skip
+        low, high = int(reply.field("minOffset") or 0), int(reply.field("maxOffset") or 0)
+        return (reply.body or b"" if reply.code == ResponseCode.SUCCESS else b""), low, high

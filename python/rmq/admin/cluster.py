@@ -15,6 +15,11 @@ def _float(text: str | None) -> float:
         return 0.0
 
 
+def _j(value: object) -> object:
+    """Java's %s of a missing value."""
+    return "null" if value is None else value
+
+
 def _long(table: dict[str, str], key: str) -> int:
     try:
         return int(table.get(key, "0"))
@@ -42,13 +47,13 @@ async def _base_info(admin: AdminClient) -> None:
                 space = float(kv.get("commitLogDiskRatio") or 0.0)
                 in_tps = "%9.2f(%s,%sms)" % (
                     _float(kv.get("putTps")),
-                    kv.get("sendThreadPoolQueueSize"),
-                    kv.get("sendThreadPoolQueueHeadWaitTimeMills"),
+                    _j(kv.get("sendThreadPoolQueueSize")),
+                    _j(kv.get("sendThreadPoolQueueHeadWaitTimeMills")),
                 )
                 out_tps = "%9.2f(%s,%sms)" % (
                     _float(kv.get("getTransferedTps")),
-                    kv.get("pullThreadPoolQueueSize"),
-                    kv.get("pullThreadPoolQueueHeadWaitTimeMills"),
+                    _j(kv.get("pullThreadPoolQueueSize")),
+                    _j(kv.get("pullThreadPoolQueueHeadWaitTimeMills")),
                 )
                 out(
                     fmt
@@ -60,7 +65,7 @@ async def _base_info(admin: AdminClient) -> None:
                         kv.get("brokerVersionDesc", ""),
                         in_tps,
                         out_tps,
-                        kv.get("pageCacheLockTimeMills"),
+                        _j(kv.get("pageCacheLockTimeMills")),
                         "%2.2f" % hour,
                         "%.4f" % space,
                     )

@@ -68,14 +68,19 @@ async def update_topic(args: Args, admin: AdminClient) -> None:
     out(topic_config_text(config))
 
 
-async def delete_topic(args: Args, admin: AdminClient) -> None:
-    topic, cluster = args.need("t"), args.need("c")
+async def delete_topic_everywhere(admin: AdminClient, cluster: str, topic: str) -> None:
+    """Java ``DeleteTopicSubCommand.deleteTopic``: every master of the cluster, then every
+    NameServer."""
     info = await admin.cluster_info()
     for addr in info.master_addrs(cluster):
         await admin.delete_topic_in_broker(addr, topic)
     out(f"delete topic [{topic}] from cluster [{cluster}] success.\n")
     await admin.delete_topic_in_namesrv(topic, cluster)
     out(f"delete topic [{topic}] from NameServer success.\n")
+
+
+async def delete_topic(args: Args, admin: AdminClient) -> None:
+    await delete_topic_everywhere(admin, args.need("c"), args.need("t"))
 
 
 async def update_topic_perm(args: Args, admin: AdminClient) -> None:

@@ -177,7 +177,7 @@ class ConsumerBase:
         instance = self._instance
         if instance is None:
             return
-        await self.persist_offsets()
+        await self.persist_offsets(oneway=False)
         self._instance = None
         await instance.unregister(consumer_group=self.group)
 
@@ -207,9 +207,9 @@ class ConsumerBase:
         if self._rebalance is not None:
             await self._rebalance.do_rebalance(self.is_order)
 
-    async def persist_offsets(self) -> None:
+    async def persist_offsets(self, oneway: bool = True) -> None:
         if self._offsets is not None and self._rebalance is not None:
-            await self._offsets.persist_all(set(self._rebalance.process_queues))
+            await self._offsets.persist_all(set(self._rebalance.process_queues), oneway)
 
     def offsets_of(self, topic: str) -> dict[MessageQueue, int]:
         if self._offsets is None:

@@ -139,9 +139,9 @@ class LitePullConsumer(ConsumerBase):
         if self._mode == "subscribe":
             await super().do_rebalance()
 
-    async def persist_offsets(self) -> None:
+    async def persist_offsets(self, oneway: bool = True) -> None:
         if self._offsets is not None:
-            await self._offsets.persist_all(set(self._assigned))
+            await self._offsets.persist_all(set(self._assigned), oneway)
 
     # rebalance hooks
 
@@ -283,7 +283,7 @@ class LitePullConsumer(ConsumerBase):
         for mq, entry in list(self._assigned.items()):
             if entry.consumed >= 0:
                 self.offsets.update(mq, entry.consumed, False)
-        await self.offsets.persist_all(set(self._assigned))
+        await self.offsets.persist_all(set(self._assigned), oneway=False)
 
     async def commit(self, offsets: dict[MessageQueue, int], persist: bool = True) -> None:
         for mq, offset in offsets.items():

@@ -37,7 +37,7 @@ class OffsetStore(Protocol):
 
     async def read(self, mq: MessageQueue, how: ReadOffsetType) -> int: ...
 
-    async def persist_all(self, queues: set[MessageQueue]) -> None: ...
+    async def persist_all(self, queues: set[MessageQueue], oneway: bool = True) -> None: ...
 
     async def persist(self, mq: MessageQueue) -> None: ...
 
@@ -102,11 +102,13 @@ class RemoteOffsetStore:
         await self.instance.api.update_offset(await self._addr(mq), self.group, mq, offset,
                                               oneway=oneway)  # fmt: skip
 
-    async def persist_all(self, queues: set[MessageQueue]) -> None:
+    async def persist_all(self, queues: set[MessageQueue], oneway: bool = True) -> None:
+        """``oneway=False`` waits for each broker's answer: at shutdown, so the next owner
+        of a queue reads what was committed."""
         for mq, offset in list(self.table.items()):
             if mq in queues:
                 try:
-                    await self.update_to_broker(mq, offset)
+                    await self.update_to_broker(mq, offset, oneway)
                 except (RemotingError, ClientError) as exc:
                     log.info("offset of %s not persisted: %s", mq, exc)
         for mq in [q for q in self.table if q not in queues]:
@@ -180,7 +182,7 @@ class LocalOffsetStore:
             write_atomically(self.path.with_name("offsets.json.bak"), self.path.read_bytes())
         write_atomically(self.path, body)
 
-    async def persist_all(self, queues: set[MessageQueue]) -> None:
+    async def persist_all(self, queues: set[MessageQueue], oneway: bool = True) -> None:
         if queues:
             self._write(queues)
 

@@ -57,9 +57,9 @@ class PullConsumer(ConsumerBase):
                        mine: list[MessageQueue]) -> None:  # fmt: skip
         return None
 
-    async def persist_offsets(self) -> None:
+    async def persist_offsets(self, oneway: bool = True) -> None:
         if self._offsets is not None:
-            await self._offsets.persist_all(set(self._used))
+            await self._offsets.persist_all(set(self._used), oneway)
 
     async def fetch_subscribe_message_queues(self, topic: str) -> list[MessageQueue]:
         route = await self.instance.update_route(topic)

@@ -131,6 +131,9 @@ public final class RmqCompat {
             case "pull":
                 pull(args[1], args[2], args[3], Integer.parseInt(args[4]));
                 break;
+            case "mqadminbatch":
+                mqadminBatch();
+                break;
             default:
                 throw new IllegalArgumentException("unknown command " + args[0]);
         }
@@ -309,6 +312,27 @@ public final class RmqCompat {
             done.await(60, TimeUnit.SECONDS);
         } finally {
             producer.shutdown();
+        }
+    }
+
+    /**
+     * Runs one mqadmin command per stdin line (arguments separated by tabs) in this one JVM,
+     * each output between "@@BEGIN" and "@@END" lines: golden tests compare dozens of mqadmin
+     * outputs, and a JVM start per command would cost seconds each.
+     */
+    private static void mqadminBatch() throws Exception {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line;
+        while ((line = in.readLine()) != null) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            System.out.println("@@BEGIN");
+            System.out.flush();
+            org.apache.rocketmq.tools.command.MQAdminStartup.main0(line.split("\t"), null);
+            System.out.println();
+            System.out.println("@@END");
+            System.out.flush();
         }
     }
 
