@@ -22,7 +22,8 @@ def test_every_command_help_runs(name: str, module: str | None,
     captured = capsys.readouterr()
     if module is None:
         assert status == 2
-        assert captured.err == f"rmq-admin: command {name} is not available in rmq-admin yet\n"
+        assert captured.err.startswith(f"rmq-admin: command {name} is not available")
+        assert len(captured.err.splitlines()) == 1
         return
     assert status == 0
     assert captured.out.startswith(f"usage: mqadmin {name}")

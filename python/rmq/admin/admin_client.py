@@ -144,6 +144,13 @@ class AdminClient:
         for addr in self.namesrv:
             await self.call(addr, request(RequestCode.PUT_KV_CONFIG, header))
 
+    async def get_kv(self, namespace: str, key: str) -> str | None:
+        reply = await self.namesrv_call(
+            request(RequestCode.GET_KV_CONFIG, {"namespace": namespace, "key": key}),
+            ResponseCode.SUCCESS, ResponseCode.QUERY_NOT_FOUND,
+        )  # fmt: skip
+        return reply.field("value") if reply.code == ResponseCode.SUCCESS else None
+
     async def delete_kv(self, namespace: str, key: str) -> None:
         for addr in self.namesrv:
             await self.call(addr, request(RequestCode.DELETE_KV_CONFIG,

@@ -18,6 +18,8 @@ NAMESRV_ENV: Final = "NAMESRV_ADDR"
 EXIT_USAGE: Final = 1
 EXIT_FAILED: Final = 1
 EXIT_NOT_YET: Final = 2
+ACL_COMMANDS: Final = frozenset({"updateAclConfig", "deleteAclConfig", "clusterAclConfigVersion",
+                                 "updateGlobalWhiteAddr", "getAclConfig"})  # fmt: skip
 
 
 def _find(name: str) -> tuple[str, str | None, str] | None:
@@ -57,6 +59,10 @@ def run(argv: Sequence[str]) -> int:
         return _fail(f"The sub command {name} not exist.", EXIT_USAGE)
     name, module, _ = row
     if module is None:
+        if name in ACL_COMMANDS:
+            text = (f"command {name} is not available: rmq has no ACL yet, and rmq-admin "
+                    "does not sign requests for clusters that have one")  # fmt: skip
+            return _fail(text, EXIT_NOT_YET)
         return _fail(f"command {name} is not available in rmq-admin yet", EXIT_NOT_YET)
     command = _load(name, module)
     options = (HELP, NAMESRV, *command.options)

@@ -5,9 +5,12 @@ import datetime
 
 from rmq.admin.admin_client import AdminClient, AdminError
 from rmq.admin.command import Command, out
-from rmq.admin.options import Args, Opt, UsageError
+from rmq.admin.options import HELP, NAMESRV, Args, Opt, UsageError, help_text
+from rmq.client.allocate import AllocateAveragely
+from rmq.client.message import MessageQueue
 from rmq.common import fastjson
-from rmq.common.perm import PERM_READ, PERM_WRITE, perm_to_string
+from rmq.common.message_id import java_hash
+from rmq.common.perm import PERM_READ, PERM_WRITE, is_readable, perm_to_string
 
 TOPIC = Opt("t", "topic", True, "topic name", required=True)
 #: Java TopicSysFlag bits.
@@ -196,6 +199,51 @@ async def topic_list(args: Args, admin: AdminClient) -> None:
             out("%-20s  %-64s  %-64s\n" % (cluster[:20], topic[:64], group[:64]))
 
 
+ORDER_NAMESPACE = "ORDER_TOPIC_CONFIG"
+
+
+async def update_order_conf(args: Args, admin: AdminClient) -> None:
+    topic, method = args.need("t"), args.need("m")
+    if method == "get":
+        conf = await admin.get_kv(ORDER_NAMESPACE, topic)
+        shown = "null" if conf is None else conf
+        out(f"get orderConf success. topic=[{topic}], orderConf=[{shown}] ")
+    elif method == "put":
+        conf = args.get("v") or ""
+        if not conf:
+            raise AdminError("please set orderConf with option -v.")
+        await admin.put_kv(ORDER_NAMESPACE, topic, conf)
+        out(f"update orderConf success. topic=[{topic}], orderConf=[{conf}]")
+    elif method == "delete":
+        await admin.delete_kv(ORDER_NAMESPACE, topic)
+        out(f"delete orderConf success. topic=[{topic}]")
+    else:
+        out(help_text("updateOrderConf", (HELP, NAMESRV, *COMMANDS["updateOrderConf"].options)))
+
+
+async def allocate_mq(args: Args, admin: AdminClient) -> None:
+    """Java ``AllocateMQSubCommand``: the averagely split of the topic's queues over the given
+    clients, in the order Java's hash sets and maps give them."""
+    topic = args.need("t")
+    ips = args.need("i").split(",")
+    route = await admin.route(topic)
+    queues = [MessageQueue(topic, q.broker_name, i) for q in route.queues
+              if is_readable(q.perm) for i in range(q.read_queue_nums)]  # fmt: skip
+    unique = list(dict.fromkeys(queues))
+    ordered = fastjson.java_hashmap_order(
+        unique, [fastjson.java_message_queue_hash(q.topic, q.broker_name, q.queue_id)
+                 for q in unique])  # fmt: skip
+    strategy = AllocateAveragely()
+    result = {ip: strategy.allocate("aa", ip, ordered, ips) for ip in ips}
+    keys = fastjson.java_hashmap_order(
+        list(dict.fromkeys(ips)), [java_hash(ip) for ip in dict.fromkeys(ips)]
+    )
+    body = ",".join(fastjson.dumps(ip).decode() + ":" + fastjson.dumps(
+        [{"brokerName": q.broker_name, "queueId": q.queue_id, "topic": q.topic}
+         for q in result[ip]]).decode() for ip in keys)  # fmt: skip
+    out('{"result":{' + body + "}}\n")
+
+
 COMMANDS = {
     "updateTopic": Command(
         "updateTopic", "Update or create topic",
@@ -229,6 +277,16 @@ COMMANDS = {
     "topicStatus": Command("topicStatus", "Examine topic Status info", (TOPIC,), topic_status),
     "topicClusterList": Command(
         "topicClusterList", "get cluster info for topic", (TOPIC,), topic_cluster_list,
+    ),
+    "updateOrderConf": Command(
+        "updateOrderConf", "Create or update or delete order conf",
+        (TOPIC, Opt("v", "orderConf", True, "set order conf [eg. brokerName1:num;brokerName2:num]"),
+         Opt("m", "method", True, "option type [eg. put|get|delete", required=True)),
+        update_order_conf,
+    ),
+    "allocateMQ": Command(
+        "allocateMQ", "Allocate MQ",
+        (TOPIC, Opt("i", "ipList", True, "ipList", required=True)), allocate_mq,
     ),
     "topicList": Command(
         "topicList", "Fetch all topic list from name server",

@@ -14,6 +14,8 @@ from typing import Any, Final
 
 import orjson
 
+from rmq.common.message_id import java_hash
+
 
 class ObjectKey(tuple[tuple[str, Any], ...]):
     """A JSON object that fastjson wrote as a map key."""
@@ -218,3 +220,30 @@ def dumps_pretty(value: Any, maps: frozenset[str] = frozenset(), _indent: int = 
         items = [tab * (_indent + 1) + dumps_pretty(v, maps, _indent + 1) for v in value]
         return "[\n" + ",\n".join(items) + "\n" + tab * _indent + "]"
     return dumps(value).decode()
+
+
+def _java_int(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def java_hashmap_order(keys: list[Any], hashes: list[int]) -> list[Any]:
+    """The order a Java ``HashMap``/``HashSet`` built with default capacity by adding ``keys``
+    in turn iterates them (bucket by bucket, insertion order within a bucket): what
+    mqadmin's output follows wherever Java prints such a map."""
+    capacity = 16
+    while len(keys) > capacity * 3 // 4:
+        capacity *= 2
+    slots = []
+    for position, (key, h) in enumerate(zip(keys, hashes, strict=True)):
+        h &= 0xFFFFFFFF
+        spread = h ^ (h >> 16)
+        slots.append((spread & (capacity - 1), position, key))
+    return [key for _, _, key in sorted(slots)]
+
+
+def java_message_queue_hash(topic: str, broker_name: str, queue_id: int) -> int:
+    """Java ``MessageQueue.hashCode()``."""
+    result = 31 + java_hash(broker_name)
+    result = _java_int(31 * result + queue_id)
+    return _java_int(31 * result + java_hash(topic))
