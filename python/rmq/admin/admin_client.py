@@ -200,8 +200,7 @@ class AdminClient:
         table = fastjson.loads(reply.body or b"{}").get("offsetTable") or {}
         out = {}
         for key, value in table.items():
-            obj = key.as_dict() if isinstance(key, fastjson.ObjectKey) else fastjson.loads(key)
-            out[MessageQueue.from_json(obj)] = {k: int(v) for k, v in value.items()}
+            out[MessageQueue.from_key(key)] = {k: int(v) for k, v in value.items()}
         return out
 
     async def create_topic(self, addr: str, config: dict[str, str]) -> None:
@@ -285,8 +284,7 @@ class AdminClient:
             data = fastjson.loads(reply.body or b"{}")
             tps += float(data.get("consumeTps") or 0.0)
             for key, value in (data.get("offsetTable") or {}).items():
-                obj = key.as_dict() if isinstance(key, fastjson.ObjectKey) else fastjson.loads(key)
-                table[MessageQueue.from_json(obj)] = {k: int(v) for k, v in value.items()}
+                table[MessageQueue.from_key(key)] = {k: int(v) for k, v in value.items()}
         if not table:
             remark = ("Not found the consumer group consume stats, because return offset table "
                       "is empty, maybe the consumer not consume any message")  # fmt: skip
@@ -325,8 +323,7 @@ class AdminClient:
                 return None
             table = fastjson.loads(reply.body or b"{}").get("offsetTable") or {}
             for key, value in table.items():
-                obj = key.as_dict() if isinstance(key, fastjson.ObjectKey) else fastjson.loads(key)
-                out[MessageQueue.from_json(obj)] = int(value)
+                out[MessageQueue.from_key(key)] = int(value)
         return out
 
     async def topic_queue_counts(self, topic: str) -> dict[str, tuple[str, int]]:
@@ -351,8 +348,7 @@ class AdminClient:
                                                        header))  # fmt: skip
         out = []
         for key in fastjson.loads(reply.body or b"{}").get("mqTable") or {}:
-            obj = key.as_dict() if isinstance(key, fastjson.ObjectKey) else fastjson.loads(key)
-            out.append(MessageQueue.from_json(obj))
+            out.append(MessageQueue.from_key(key))
         return out
 
     # messages

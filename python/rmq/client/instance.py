@@ -351,7 +351,7 @@ class ClientInstance:
         if consumer is None:
             return None
         raw = fastjson.loads(request.body or b"{}").get("offsetTable") or {}
-        offsets = {MessageQueue.from_json(_key_dict(k)): int(v) for k, v in raw.items()}
+        offsets = {MessageQueue.from_key(k): int(v) for k, v in raw.items()}
 
         async def reset() -> None:
             await consumer.reset_offsets(topic, offsets)
@@ -394,16 +394,6 @@ def _http_get(url: str, timeout_ms: int) -> str:
     with urllib.request.urlopen(url, timeout=timeout_ms / 1000) as reply:
         body: bytes = reply.read(64 * 1024)
     return body.decode("utf-8", "replace")
-
-
-def _key_dict(key: object) -> dict[str, object]:
-    if isinstance(key, fastjson.ObjectKey):
-        return key.as_dict()
-    if isinstance(key, str):
-        parsed = fastjson.loads(key)
-        if isinstance(parsed, dict):
-            return parsed
-    raise ClientError(f"bad message queue key {key!r}")
 
 
 def _running_info_body(info: dict[str, Any]) -> bytes:

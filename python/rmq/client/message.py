@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final
 
+from rmq.common import fastjson
 from rmq.common import property_keys as pk
 from rmq.common.message import StoredMessage
 from rmq.common.message_id import offset_msg_id
@@ -67,6 +68,17 @@ class MessageQueue:
     @classmethod
     def from_json(cls, obj: dict[str, object]) -> "MessageQueue":
         return cls(str(obj["topic"]), str(obj["brokerName"]), int(str(obj["queueId"])))
+
+    @classmethod
+    def from_key(cls, key: object) -> "MessageQueue":
+        """A queue used as a map key in fastjson's text (``{{"brokerName":..}:v}``), as
+        :func:`rmq.common.fastjson.loads` hands it back; ValueError if it is not one."""
+        if isinstance(key, fastjson.ObjectKey):
+            return cls.from_json(key.as_dict())
+        parsed = fastjson.loads(key) if isinstance(key, str) else None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"bad message queue key {key!r}")
+        return cls.from_json(parsed)
 
 
 @dataclass(slots=True)

@@ -149,8 +149,7 @@ class LocalOffsetStore:
             return None
         out: dict[MessageQueue, int] = {}
         for key, value in (data.get("offsetTable") or {}).items():
-            obj = key.as_dict() if isinstance(key, fastjson.ObjectKey) else fastjson.loads(key)
-            out[MessageQueue.from_json(obj)] = int(value)
+            out[MessageQueue.from_key(key)] = int(value)
         return out
 
     def load(self) -> None:
