@@ -87,10 +87,13 @@ class RemoteOffsetStore:
         return offset
 
     async def _addr(self, mq: MessageQueue) -> str:
+        """The master; with it gone, a slave (Java falls back the same way, so offsets keep
+        being read and committed while the master is down)."""
         addr = self.instance.master_addr(mq.broker_name)
         if addr is None:
             await self.instance.update_route(mq.topic)
-            addr = self.instance.master_addr(mq.broker_name)
+            found = self.instance.subscribe_addr(mq.broker_name)
+            addr = found[0] if found else None
         if addr is None:
             raise ClientError(f"The broker[{mq.broker_name}] not exist")
         return addr
