@@ -150,6 +150,8 @@ def test_changing_commands_print_what_mqadmin_prints(scenario: Cluster) -> None:
         ("updateOrderConf", "-t", "AdminOrder", "-m", "put", "-v", f"{scenario.broker_name}:4"),
         ("updateOrderConf", "-t", "AdminOrder", "-m", "get"),
         ("updateOrderConf", "-t", "AdminOrder", "-m", "delete"),
+        ("cleanExpiredCQ", "-c", scenario.cluster),
+        ("cleanUnusedTopic", "-c", scenario.cluster),
     ]
     for args, (ours, theirs) in zip(commands, both(scenario, *commands), strict=True):
         # The count of topics a perm change touched is each run's own; the text is not.

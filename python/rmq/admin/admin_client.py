@@ -210,6 +210,12 @@ class AdminClient:
     async def delete_topic_in_broker(self, addr: str, topic: str) -> None:
         await self.call(addr, request(RequestCode.DELETE_TOPIC_IN_BROKER, {"topic": topic}))
 
+    async def broker_job(self, addr: str, code: int) -> bool:
+        """A maintenance request with no arguments (clean expired consume queues, unused
+        topics, expired commit log files); True when the broker answered SUCCESS."""
+        await self.call(addr, request(code))
+        return True
+
     async def broker_config(self, addr: str) -> dict[str, str]:
         reply = await self.call(addr, request(RequestCode.GET_BROKER_CONFIG))
         return parse_properties(reply.body)

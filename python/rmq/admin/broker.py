@@ -4,6 +4,7 @@ updateBrokerConfig."""
 from rmq.admin.admin_client import AdminClient, AdminError
 from rmq.admin.command import Command, out
 from rmq.admin.options import Args, Opt, UsageError
+from rmq.common.codes import RequestCode
 
 
 async def broker_status(args: Args, admin: AdminClient) -> None:
@@ -75,6 +76,35 @@ async def update_broker_config(args: Args, admin: AdminClient) -> None:
         out(f"update broker config success, {addr}\n")
 
 
+async def _each_broker(args: Args, admin: AdminClient, code: int) -> bool:
+    """Java's ``cleanExpiredConsumerQueue``-style fan-out: one broker (-b), or every broker
+    of one cluster (-c) or of all clusters; true if the last one answered SUCCESS."""
+    if args.has("b"):
+        return await admin.broker_job(args.need("b"), code)
+    info = await admin.cluster_info()
+    cluster = args.get("c")
+    result = False
+    for name in [cluster] if cluster else list(info.clusters):
+        for addr in info.all_addrs(name):
+            result = await admin.broker_job(addr, code)
+    return result
+
+
+async def clean_expired_cq(args: Args, admin: AdminClient) -> None:
+    ok = await _each_broker(args, admin, RequestCode.CLEAN_EXPIRED_CONSUMEQUEUE)
+    out("success" if ok else "false")
+
+
+async def delete_expired_commitlog(args: Args, admin: AdminClient) -> None:
+    ok = await _each_broker(args, admin, RequestCode.DELETE_EXPIRED_COMMITLOG)
+    out("success" if ok else "false")
+
+
+async def clean_unused_topic(args: Args, admin: AdminClient) -> None:
+    ok = await _each_broker(args, admin, RequestCode.CLEAN_UNUSED_TOPIC)
+    out("success" if ok else "false")
+
+
 COMMANDS = {
     "brokerStatus": Command(
         "brokerStatus", "Fetch broker runtime status data",
@@ -87,6 +117,22 @@ COMMANDS = {
         (Opt("b", "brokerAddr", True, "get which broker"),
          Opt("c", "clusterName", True, "get which cluster")),
         get_broker_config,
+    ),
+    "cleanExpiredCQ": Command(
+        "cleanExpiredCQ", "Clean expired ConsumeQueue on broker.",
+        (Opt("b", "brokerAddr", True, "Broker address"), Opt("c", "cluster", True, "clustername")),
+        clean_expired_cq,
+    ),
+    "deleteExpiredCommitLog": Command(
+        "deleteExpiredCommitLog", "Delete expired CommitLog files",
+        (Opt("b", "brokerAddr", True, "Broker address"), Opt("c", "cluster", True, "clustername")),
+        delete_expired_commitlog,
+    ),
+    "cleanUnusedTopic": Command(
+        "cleanUnusedTopic", "Clean unused topic on broker.",
+        (Opt("b", "brokerAddr", True, "Broker address"),
+         Opt("c", "cluster", True, "cluster name")),
+        clean_unused_topic,
     ),
     "updateBrokerConfig": Command(
         "updateBrokerConfig", "Update broker's config",
