@@ -6,7 +6,7 @@ import asyncio
 import sys
 import threading
 
-from rmq.client import MessageExt
+from rmq.client import MessageExt, PushConsumer
 
 
 def consumer_args(description: str) -> argparse.Namespace:
@@ -31,6 +31,16 @@ class Counter:
             self.seen += n
             if self.args.count and self.seen >= self.args.count:
                 self._loop.call_soon_threadsafe(self.done.set)
+
+    async def run(self, consumer: "PushConsumer", started: str | None = None) -> None:
+        """Start the consumer, consume until the count or time is reached, shut it down."""
+        await consumer.start()
+        if started:
+            say(started)
+        try:
+            await self.wait()
+        finally:
+            await consumer.shutdown()
 
     async def wait(self) -> None:
         timeout = self.args.seconds or None

@@ -31,12 +31,7 @@ async def main() -> None:
         return ConsumeConcurrentlyStatus.CONSUME_SUCCESS
 
     consumer.register_message_listener(on_messages)
-    await consumer.start()
-    print("Broadcast Consumer Started.", flush=True)
-    try:
-        await counter.wait()
-    finally:
-        await consumer.shutdown()
+    await counter.run(consumer, "Broadcast Consumer Started.")
 
 
 if __name__ == "__main__":

@@ -45,11 +45,7 @@ async def consume() -> None:
         return ConsumeConcurrentlyStatus.CONSUME_SUCCESS
 
     consumer.register_message_listener(on_messages)
-    await consumer.start()
-    try:
-        await counter.wait()
-    finally:
-        await consumer.shutdown()
+    await counter.run(consumer)
 
 
 if __name__ == "__main__":

@@ -53,11 +53,7 @@ async def consume() -> None:
         return ConsumeOrderlyStatus.SUCCESS
 
     consumer.register_message_listener_orderly(on_messages)
-    await consumer.start()
-    try:
-        await counter.wait()
-    finally:
-        await consumer.shutdown()
+    await counter.run(consumer)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from rmq.client.consumer.listener import (
     ConsumeConcurrentlyContext,
     ConsumeConcurrentlyStatus,
     call_listener,
+    consume_directly,
 )
 from rmq.client.consumer.process_queue import ProcessQueue
 from rmq.client.consumer.rebalance import BROADCASTING
@@ -109,18 +110,9 @@ class ConcurrentlyService:
             consumer.offsets.update(mq, offset, True)
 
     async def consume_directly(self, msg: MessageExt, mq: MessageQueue) -> dict[str, Any]:
-        began = time.monotonic()
-        ctx = ConsumeConcurrentlyContext(mq)
-        try:
-            status = await call_listener(self.listener, self._executor, [msg], ctx)
-            result = {ConsumeConcurrentlyStatus.CONSUME_SUCCESS: "CR_SUCCESS",
-                      ConsumeConcurrentlyStatus.RECONSUME_LATER: "CR_LATER"}.get(
-                          status, "CR_RETURN_NULL")  # fmt: skip
-            remark = ""
-        except Exception as exc:
-            result, remark = "CR_THROW_EXCEPTION", repr(exc)
-        return {"order": False, "autoCommit": True, "consumeResult": result, "remark": remark,
-                "spentTimeMills": int((time.monotonic() - began) * 1000)}  # fmt: skip
+        return await consume_directly(
+            self.listener, self._executor, msg, ConsumeConcurrentlyContext(mq), False
+        )
 
     async def clean_expired(self, timeout_minutes: int) -> None:
         """Messages stuck in the listener longer than consumeTimeout are sent back and

@@ -15,6 +15,7 @@ from rmq.client.consumer.listener import (
     ConsumeOrderlyStatus,
     OrderlyListener,
     call_listener,
+    consume_directly,
 )
 from rmq.client.consumer.process_queue import ProcessQueue
 from rmq.client.consumer.rebalance import BROADCASTING, CLUSTERING
@@ -195,18 +196,9 @@ class OrderlyService:
             await self.consumer.rebalance.unlock(mq)
 
     async def consume_directly(self, msg: MessageExt, mq: MessageQueue) -> dict[str, Any]:
-        began = time.monotonic()
-        ctx = ConsumeOrderlyContext(mq)
-        try:
-            status = await call_listener(self.listener, self._executor, [msg], ctx)
-            result = {ConsumeOrderlyStatus.SUCCESS: "CR_SUCCESS",
-                      ConsumeOrderlyStatus.SUSPEND_CURRENT_QUEUE_A_MOMENT: "CR_LATER"}.get(
-                          status, "CR_RETURN_NULL")  # fmt: skip
-            remark = ""
-        except Exception as exc:
-            result, remark = "CR_THROW_EXCEPTION", repr(exc)
-        return {"order": True, "autoCommit": True, "consumeResult": result, "remark": remark,
-                "spentTimeMills": int((time.monotonic() - began) * 1000)}  # fmt: skip
+        return await consume_directly(
+            self.listener, self._executor, msg, ConsumeOrderlyContext(mq), True
+        )
 
     async def shutdown(self, wait_ms: int) -> None:
         self.stopped = True

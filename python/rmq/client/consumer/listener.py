@@ -4,6 +4,7 @@ consumer's thread pool) or a coroutine function (run on the event loop)."""
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -63,3 +64,26 @@ async def call_listener(listener: Callable[..., Any], executor: ThreadPoolExecut
     if inspect.isawaitable(result):
         return await result
     return result
+
+
+#: CONSUME_MESSAGE_DIRECTLY's result names for what a listener returned.
+DIRECT_RESULTS: Final = {
+    ConsumeConcurrentlyStatus.CONSUME_SUCCESS: "CR_SUCCESS",
+    ConsumeConcurrentlyStatus.RECONSUME_LATER: "CR_LATER",
+    ConsumeOrderlyStatus.SUCCESS: "CR_SUCCESS",
+    ConsumeOrderlyStatus.SUSPEND_CURRENT_QUEUE_A_MOMENT: "CR_LATER",
+}
+
+
+async def consume_directly(listener: Callable[..., Any], executor: ThreadPoolExecutor,
+                           msg: MessageExt, ctx: Any, order: bool) -> dict[str, Any]:  # fmt: skip
+    """Run the listener on one message for the broker's CONSUME_MESSAGE_DIRECTLY; the
+    ConsumeMessageDirectlyResult body mqadmin prints."""
+    began = time.monotonic()
+    try:
+        status = await call_listener(listener, executor, [msg], ctx)
+        result, remark = DIRECT_RESULTS.get(status, "CR_RETURN_NULL"), ""
+    except Exception as exc:
+        result, remark = "CR_THROW_EXCEPTION", repr(exc)
+    return {"order": order, "autoCommit": True, "consumeResult": result, "remark": remark,
+            "spentTimeMills": int((time.monotonic() - began) * 1000)}  # fmt: skip

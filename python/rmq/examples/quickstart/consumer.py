@@ -27,12 +27,7 @@ async def main() -> None:
         return ConsumeConcurrentlyStatus.CONSUME_SUCCESS
 
     consumer.register_message_listener(on_messages)
-    await consumer.start()
-    print("Consumer Started.", flush=True)
-    try:
-        await counter.wait()
-    finally:
-        await consumer.shutdown()
+    await counter.run(consumer, "Consumer Started.")
 
 
 if __name__ == "__main__":
