@@ -1,7 +1,7 @@
-"""rmq.client reading from a slave: Apache RocketMQ 4.9.7 as an ASYNC_MASTER and its SLAVE
-(rmq's own replication is issue 9). With the master stopped, the route names only the
-slave, and a consumer still reads every message from it, offsets included, as the Java
-client does."""
+"""rmq.client reading from a slave, with every pairing of master and slave: Apache RocketMQ
+4.9.7 and rmq, each as the ASYNC_MASTER and as the SLAVE (the HA port speaks the same
+frames). With the master stopped, the route names only the slave, and a consumer still
+reads every message from it, offsets included, as the Java client does."""
 
 import asyncio
 import time
@@ -14,12 +14,22 @@ from rmq.client.message import MessageQueue
 from rmq.common.codes import RequestCode
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.command import request
-from tests.harness.java import classpath
+from tests.harness.java import classpath, java_env
 from tests.harness.pair import BROKER_JVM, spawn, start_pair, stop
-from tests.harness.processes import free_broker_port, write_properties
+from tests.harness.processes import BIN, free_broker_port, write_properties
 from tests.harness.py_client import Inbox, fast_config
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
+
+
+async def _slave_has_topic(addr: str, topic: str) -> bool:
+    """The slave copied the topic's config from its master (Java: every 10 s)."""
+    remoting = RemotingClient(timeout=5.0)
+    try:
+        reply = await remoting.invoke(addr, request(RequestCode.GET_ALL_TOPIC_CONFIG))
+        return f'"{topic}"'.encode() in (reply.body or b"")
+    finally:
+        await remoting.close()
 
 
 async def _slave_max_offsets(addr: str, topic: str) -> int:
@@ -35,12 +45,18 @@ async def _slave_max_offsets(addr: str, topic: str) -> int:
         await remoting.close()
 
 
-async def test_consumer_reads_from_the_slave_when_the_master_is_gone(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("master_system", "slave_system"),
+    [("apache", "apache"), ("rmq", "rmq"), ("apache", "rmq"), ("rmq", "apache")],
+)
+async def test_consumer_reads_from_the_slave_when_the_master_is_gone(
+    tmp_path: Path, master_system: str, slave_system: str
+) -> None:
     topic = "SdkSlaveRead"
     small = {"mappedFileSizeCommitLog": str(16 * 1024 * 1024),
              "mappedFileSizeConsumeQueue": str(20 * 30000)}  # fmt: skip
     (tmp_path / "master").mkdir()
-    pair = start_pair("apache", tmp_path / "master", "ASYNC_FLUSH",
+    pair = start_pair(master_system, tmp_path / "master", "ASYNC_FLUSH",
                       {**small, "brokerRole": "ASYNC_MASTER"}, pin=False,
                       broker_name="broker-ha")  # fmt: skip
     slave_port = free_broker_port()
@@ -50,9 +66,15 @@ async def test_consumer_reads_from_the_slave_when_the_master_is_gone(tmp_path: P
         "haListenPort": str(slave_port + 1), "namesrvAddr": pair.namesrv,
         "storePathRootDir": str(tmp_path / "slave" / "store"), **small,
     })  # fmt: skip
-    command = ["java", *BROKER_JVM, f"-Duser.home={tmp_path / 'slave'}", "-cp", classpath(),
-               "org.apache.rocketmq.broker.BrokerStartup", "-c", str(slave_conf)]  # fmt: skip
-    slave, _ = await asyncio.to_thread(spawn, command, pair.env, False)
+    if slave_system == "rmq":
+        command = [str(BIN / "rmq-broker"), "-c", str(slave_conf)]
+        env = {**pair.env, "HOME": str(tmp_path / "slave")}
+    else:
+        command = ["java", *BROKER_JVM, f"-Duser.home={tmp_path / 'slave'}", "-cp",
+                   classpath(), "org.apache.rocketmq.broker.BrokerStartup", "-c",
+                   str(slave_conf)]  # fmt: skip
+        env = java_env(tmp_path / "slave")
+    slave, _ = await asyncio.to_thread(spawn, command, env, False)
     slave_addr = f"127.0.0.1:{slave_port}"
     try:
         async with Producer("sdk-slave-p", config=fast_config(pair.namesrv)) as producer:
@@ -60,8 +82,14 @@ async def test_consumer_reads_from_the_slave_when_the_master_is_gone(tmp_path: P
             for i in range(20):
                 await producer.send(Message(topic, f"s{i}".encode()), queues[i % 4])
         deadline = time.monotonic() + 60
-        while await _slave_max_offsets(slave_addr, topic) < 20:
-            assert time.monotonic() < deadline, "the slave never caught up"
+        while await _slave_max_offsets(slave_addr, topic) < 20 or not await _slave_has_topic(
+            slave_addr, topic
+        ):
+            assert time.monotonic() < deadline, (
+                "the slave never caught up: "
+                f"{await _slave_max_offsets(slave_addr, topic)} messages, topic known: "
+                f"{await _slave_has_topic(slave_addr, topic)}"
+            )
             await asyncio.sleep(0.5)
         await asyncio.to_thread(pair.stop_broker)
         inbox = Inbox()

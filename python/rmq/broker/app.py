@@ -10,6 +10,9 @@ from typing import Final, TypeVar
 from rmq.broker.clients import ClientRegistry
 from rmq.broker.context import BrokerContext
 from rmq.broker.groups import GroupTable
+from rmq.broker.ha.config_sync import FIRST_SYNC_SECONDS, SYNC_PERIOD_SECONDS, ConfigSync
+from rmq.broker.ha.master import HAMaster
+from rmq.broker.ha.slave import HASlave
 from rmq.broker.long_polling import PullHolds
 from rmq.broker.offsets import OffsetTable
 from rmq.broker.processors.admin import AdminProcessor, BrokerConfigView
@@ -32,7 +35,7 @@ from rmq.config.loader import ConfigError, ConfigInput
 from rmq.config.network import NettyClientConfig, NettyServerConfig
 from rmq.config.properties import format_properties
 from rmq.config.settings import JavaSettings
-from rmq.config.store import MessageStoreConfig
+from rmq.config.store import BrokerRole, MessageStoreConfig
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.dispatch import Dispatcher
 from rmq.remoting.server import RemotingServer
@@ -65,6 +68,8 @@ class BrokerApp:
         self._tasks: list[asyncio.Task[None]] = []
         self.schedule: ScheduleService | None = None
         self.transactions: TransactionService | None = None
+        self.config_sync: ConfigSync | None = None
+        self.fast_server: RemotingServer | None = None
 
     @property
     def config_dir(self) -> Path:
@@ -127,12 +132,14 @@ class BrokerApp:
         )
         self.server.close_listeners.append(clients.channel_closed)
         await self.server.start()
+        await self._start_fast_server(dispatcher, clients)
         ctx.addr = f"{self.broker.broker_ip1}:{self.server.port}"
         ctx.store_host = host_bytes(ctx.addr)
 
         self._client = RemotingClient(timeout=self.broker.register_broker_timeout_mills / 1000)
         self.registration = Registration(ctx, self._client)
         topics.on_change = self.registration.request_now
+        await self._start_replication(ctx, self._client, self.registration)
         await self.registration.start()
 
         if not ctx.is_slave:
@@ -144,6 +151,51 @@ class BrokerApp:
         self._every(CLIENT_SCAN_SECONDS, self._scan_clients)
         self._every(self.store_config.clean_resource_interval / 1000, self._clean)
         log.info("broker started addr=%s", ctx.addr)
+
+    async def _start_fast_server(self, dispatcher: Dispatcher, clients: ClientRegistry) -> None:
+        """Java's "VIP channel": the same requests on listenPort - 2, which Java clients with
+        vipChannelEnabled and Java slaves syncing metadata from their master dial."""
+        port = self.server.port - 2 if self.server is not None else 0
+        if port <= 0:
+            return
+        fast = RemotingServer(
+            dispatcher,
+            self.server_config.bind_address,
+            port,
+            max_frame_length=self.server_config.frame_max_length,
+            idle_seconds=self.server_config.server_channel_max_idle_time_seconds,
+        )
+        fast.close_listeners.append(clients.channel_closed)
+        try:
+            await fast.start()
+        except OSError as exc:
+            log.warning("fast (VIP) port %d unavailable: %s; Java clients and slaves that use "
+                        "the VIP channel cannot reach this broker", port, exc)  # fmt: skip
+            return
+        self.fast_server = fast
+
+    async def _start_replication(
+        self, ctx: BrokerContext, client: RemotingClient, registration: Registration
+    ) -> None:
+        role = self.store_config.broker_role
+        if role is BrokerRole.SLAVE:
+            ctx.store.read_only = True
+            slave = ctx.ha_slave = HASlave(ctx.store, self.store_config)
+            sync = self.config_sync = ConfigSync(ctx, client)
+
+            def on_master(ha_addr: str | None, master_addr: str | None) -> None:
+                if ha_addr and slave.follows_namesrv:
+                    slave.update_master(ha_addr)
+                sync.master_addr = master_addr
+
+            registration.on_master = on_master
+            await slave.start()
+            self._every(SYNC_PERIOD_SECONDS, sync.sync_all, first=FIRST_SYNC_SECONDS)
+            return
+        master = ctx.ha_master = HAMaster(ctx.store, self.store_config)
+        await master.start(self.server_config.bind_address, self.store_config.ha_listen_port)
+        if role is BrokerRole.SYNC_MASTER:
+            ctx.store.replica = master
 
     def apply_config_update(self, values: dict[str, str]) -> None:
         """Apply allow-listed keys to the running models and persist them (Java writes them
@@ -181,10 +233,14 @@ class BrokerApp:
             config is None or config.notify_consumer_ids_changed_enable
         )
 
-    def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+    def _every(
+        self, seconds: float, job: Callable[[], Awaitable[None]], first: float | None = None
+    ) -> None:
         async def loop() -> None:
+            delay = seconds if first is None else first
             while True:
-                await asyncio.sleep(max(seconds, 0.05))
+                await asyncio.sleep(max(delay, 0.05))
+                delay = seconds
                 try:
                     await job()
                 except Exception:
@@ -225,6 +281,10 @@ class BrokerApp:
         if self.registration is not None:
             await self.registration.stop()
         ctx = self.ctx
+        if ctx is not None and ctx.ha_slave is not None:
+            await ctx.ha_slave.stop()
+        if ctx is not None and ctx.ha_master is not None:
+            await ctx.ha_master.stop()
         if self.transactions is not None:
             await self.transactions.stop()
         if self.schedule is not None:
@@ -233,6 +293,8 @@ class BrokerApp:
             ctx.holds.release_all()
         if self.server is not None:
             await self.server.stop()
+        if self.fast_server is not None:
+            await self.fast_server.stop()
         if self._client is not None:
             await self._client.close()
         if ctx is not None:

@@ -16,6 +16,8 @@ from rmq.config.store import BrokerRole, MessageStoreConfig
 from rmq.store.store import MessageStore
 
 if TYPE_CHECKING:
+    from rmq.broker.ha.master import HAMaster
+    from rmq.broker.ha.slave import HASlave
     from rmq.broker.schedule import ScheduleService
 
 
@@ -36,6 +38,9 @@ class BrokerContext:
     addr: str = ""
     store_host: bytes = bytes(8)
     schedule: "ScheduleService | None" = None
+    #: Replication: the HA server on a master, the HA client on a slave.
+    ha_master: "HAMaster | None" = None
+    ha_slave: "HASlave | None" = None
 
     @property
     def is_slave(self) -> bool:

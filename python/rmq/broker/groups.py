@@ -102,6 +102,18 @@ class GroupTable:
     def persist(self) -> None:
         self._file.persist(self.to_json())
 
+    def follow(self, data: dict[str, Any]) -> bool:
+        """A slave takes its master's whole table when the data versions differ."""
+        version = DataVersion.from_json(data.get("dataVersion"))
+        if version == self.data_version:
+            return False
+        raw = data.get("subscriptionGroupTable") or {}
+        configs = [GroupConfig.from_json(c) for c in raw.values()]
+        self.groups = {c.group_name: c for c in configs}
+        self.data_version = version
+        self.persist()
+        return True
+
     def find(self, group: str) -> GroupConfig | None:
         """The group, created with defaults on first use when auto-creation is on."""
         config = self.groups.get(group)

@@ -29,6 +29,12 @@ class OffsetTable:
     def to_json(self) -> dict[str, Any]:
         return {"offsetTable": self.offsets}
 
+    def follow(self, data: dict[str, Any]) -> None:
+        """A slave merges its master's offsets over its own (Java ``putAll``)."""
+        for key, queues in (data.get("offsetTable") or {}).items():
+            self.offsets[str(key)] = {int(q): int(o) for q, o in queues.items()}
+        self._dirty = True
+
     def persist(self, *, force: bool = False) -> None:
         if self._dirty or force:
             self._dirty = False

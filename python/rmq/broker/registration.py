@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from collections.abc import Callable
 
 from rmq.broker.context import BrokerContext
 from rmq.common.codes import RequestCode, ResponseCode
@@ -28,6 +29,9 @@ class Registration:
         self._client = client
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        #: Called with the (haServerAddr, masterAddr) each accepted registration answers:
+        #: the NameServer names a slave's master this way.
+        self.on_master: Callable[[str | None, str | None], None] | None = None
 
     @property
     def addrs(self) -> list[str]:
@@ -78,6 +82,8 @@ class Registration:
         if reply.code != ResponseCode.SUCCESS:
             log.warning("register to name server %s refused: %s %s", addr, reply.code, reply.remark)
             return False
+        if self.on_master is not None:
+            self.on_master(reply.field("haServerAddr") or None, reply.field("masterAddr") or None)
         return True
 
     def request_now(self) -> None:

@@ -103,6 +103,12 @@ class ScheduleService:
     def to_json(self) -> dict[str, Any]:
         return {"offsetTable": dict(sorted(self.offsets.items()))}
 
+    def follow(self, data: dict[str, Any]) -> None:
+        """A slave keeps its master's delay offsets, ready for the day it must deliver."""
+        for level, offset in (data.get("offsetTable") or {}).items():
+            self.offsets[int(level)] = int(offset)
+        self.persist()
+
     def persist(self) -> None:
         data = self.to_json()
         if data != self._saved:

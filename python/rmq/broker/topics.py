@@ -75,6 +75,19 @@ class TopicTable:
     def persist(self) -> None:
         self._file.persist(self.to_json())
 
+    def follow(self, data: dict[str, Any]) -> bool:
+        """A slave takes its master's whole table (GET_ALL_TOPIC_CONFIG) when the master's
+        data version differs from its own; True when it did."""
+        version = DataVersion.from_json(data.get("dataVersion"))
+        if version == self.data_version:
+            return False
+        raw = data.get("topicConfigTable") or {}
+        self.topics = {str(name): TopicConfig.from_json(c) for name, c in raw.items()}
+        self.data_version = version
+        self.persist()
+        self.on_change()
+        return True
+
     def to_json(self) -> dict[str, Any]:
         return {
             "dataVersion": self.data_version.to_json(),

@@ -4,7 +4,7 @@ import asyncio
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from rmq._store import Store
 from rmq.config.store import FlushDiskType, MessageStoreConfig
@@ -41,6 +41,21 @@ class MessageInput(NamedTuple):
 _PUT_STATUSES = tuple(PutStatus)
 
 
+class ReplicaGate(Protocol):
+    """What a SYNC_MASTER put waits on (implemented by the broker's HA service)."""
+
+    def slave_ok(self, master_put_where: int) -> bool:
+        """A slave is connected and no further behind than haSlaveFallbehindMax."""
+        ...
+
+    async def wait_acked(self, offset: int, timeout: float) -> bool:
+        """True once a slave acknowledged everything below ``offset``."""
+        ...
+
+
+_REFUSED = PutResult(PutStatus.SERVICE_NOT_AVAILABLE, 0, 0, 0, 0)
+
+
 class MessageStore:
     """Open with :meth:`open` inside a running loop; close with :meth:`close`."""
 
@@ -57,6 +72,10 @@ class MessageStore:
         self._flush_timeout = sync_flush_timeout
         self.retention = retention or RetentionPolicy.from_config(MessageStoreConfig())
         self.progress = ProgressWatcher(engine)
+        #: Set on a SYNC_MASTER: puts are acknowledged once a slave has them too.
+        self.replica: ReplicaGate | None = None
+        #: Set on a SLAVE: only replication writes; puts answer SERVICE_NOT_AVAILABLE.
+        self.read_only = False
 
     @classmethod
     async def open(cls, config: MessageStoreConfig) -> "MessageStore":
@@ -73,34 +92,42 @@ class MessageStore:
         return store
 
     @property
-    def waits_for_flush(self) -> bool:
-        """True under SYNC_FLUSH: a put is acknowledged only once it is on disk."""
-        return self._sync_flush
+    def waits_for_ack(self) -> bool:
+        """True under SYNC_FLUSH or on a SYNC_MASTER: a put is acknowledged only once it is
+        on disk, or on a slave."""
+        return self._sync_flush or self.replica is not None
 
     def put_nowait(self, messages: Sequence[MessageInput]) -> list[PutResult]:
-        """Append a batch without waiting for the disk (ASYNC_FLUSH acknowledgement)."""
+        """Append a batch without waiting for the disk or a slave."""
+        if self.read_only:
+            return [_REFUSED] * len(messages)
         statuses = _PUT_STATUSES
         return [PutResult(statuses[s], p, q, n, t) for s, p, q, n, t in self._engine.put(messages)]
 
     async def put(self, messages: Sequence[MessageInput], *, wait: bool = True) -> list[PutResult]:
-        """Append a batch; under SYNC_FLUSH (and ``wait``) return once it is on disk, or with
-        FLUSH_DISK_TIMEOUT after syncFlushTimeout (the message is stored either way)."""
-        statuses = _PUT_STATUSES
-        results = [
-            PutResult(statuses[s], p, q, n, t) for s, p, q, n, t in self._engine.put(messages)
-        ]
-        if self._sync_flush and wait:
-            ok = [r for r in results if r.status is PutStatus.PUT_OK]
-            if ok and not await self.progress.wait_flushed(
-                max(r.next_offset for r in ok), self._flush_timeout
-            ):
-                return [
-                    r.with_status(PutStatus.FLUSH_DISK_TIMEOUT)
-                    if r.status is PutStatus.PUT_OK
-                    else r
-                    for r in results
-                ]
-        return results
+        """Append a batch; with ``wait``, return once it is on disk (SYNC_FLUSH) and on a
+        slave (SYNC_MASTER). A guarantee that fails turns PUT_OK into FLUSH_DISK_TIMEOUT,
+        FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE; the message is stored either way."""
+        results = self.put_nowait(messages)
+        if not wait:
+            return results
+        ok = [r.next_offset for r in results if r.status is PutStatus.PUT_OK]
+        if not ok:
+            return results
+        end = max(ok)
+        failed: PutStatus | None = None
+        if self._sync_flush and not await self.progress.wait_flushed(end, self._flush_timeout):
+            failed = PutStatus.FLUSH_DISK_TIMEOUT
+        replica = self.replica
+        if replica is not None:
+            # Java checks the slave after the disk and lets its verdict stand over the disk's.
+            if not replica.slave_ok(end):
+                failed = PutStatus.SLAVE_NOT_AVAILABLE
+            elif not await replica.wait_acked(end, self._flush_timeout):
+                failed = PutStatus.FLUSH_SLAVE_TIMEOUT
+        if failed is None:
+            return results
+        return [r.with_status(failed) if r.status is PutStatus.PUT_OK else r for r in results]
 
     def get(
         self,

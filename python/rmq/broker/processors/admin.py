@@ -241,8 +241,31 @@ class AdminProcessor:
             "bootTimestamp": str(int(stats.started * 1000)),
             "runtime": _uptime(time.time() - stats.started),
             "heldPullRequests": str(len(ctx.holds)),
+            **self._ha_info(high),
         }
         return req.answer(body=fastjson.dumps({"table": table}))
+
+    def _ha_info(self, max_offset: int) -> dict[str, str]:
+        """Replication state (rmq additions; Java 4.9 shows none): acked offset and lag of
+        each slave on a master, the master and how far behind it on a slave."""
+        ctx = self._ctx
+        info: dict[str, str] = {}
+        if ctx.ha_master is not None:
+            master = ctx.ha_master
+            info["haConnectionCount"] = str(master.connection_count)
+            info["haPush2SlaveMaxOffset"] = str(master.push2slave_max)
+            info["haSlaveFallBehindBytes"] = str(max(0, max_offset - master.push2slave_max))
+            for slave in master.slaves():
+                info[f"haSlave_{slave.addr}"] = (
+                    f"ackOffset={slave.acked_offset}, behindBytes={slave.lag_bytes}"
+                )
+        if ctx.ha_slave is not None:
+            client = ctx.ha_slave
+            info["haMasterAddress"] = client.master_addr or ""
+            info["haMasterConnected"] = str(client.connected).lower()
+            info["haMasterOffset"] = str(client.master_offset)
+            info["haSlaveFallBehindBytes"] = str(client.fall_behind)
+        return info
 
     def _earliest_time(self, low: int, high: int) -> int:
         if high <= low:

@@ -4,6 +4,7 @@ The checks run in Java's order; a pull that finds nothing new and carries the SU
 is held in :class:`~rmq.broker.long_polling.PullHolds` and then executed once more."""
 
 import logging
+import os
 from typing import Final
 
 from rmq.broker.context import BrokerContext
@@ -178,13 +179,30 @@ class PullProcessor:
             code = ResponseCode.PULL_RETRY_IMMEDIATELY
         return code
 
+    def _suggest_broker(self, req: RemotingCommand, result: GetResult) -> int:
+        """Java: with slaveReadEnable, a consumer whose next messages are no longer in
+        memory (further behind the log's end than accessMessageInMemoryMaxRatio of RAM) is
+        sent to the group's whichBrokerWhenConsumeSlowly, others to its brokerId."""
+        ctx = self._ctx
+        if not ctx.broker.slave_read_enable:
+            return MASTER_ID
+        group = ctx.groups.groups.get(req.field("consumerGroup") or "")
+        if group is None:
+            return MASTER_ID
+        last = _last_phy_offset(result.buffer)
+        if last is not None:
+            ratio = ctx.store_config.access_message_in_memory_max_ratio / 100
+            if ctx.store.commitlog_offsets()[1] - last > TOTAL_MEMORY * ratio:
+                return group.which_broker_when_consume_slowly
+        return group.broker_id
+
     def _answer(self, req: RemotingCommand, result: GetResult, code: int) -> RemotingCommand:
         next_begin = result.next_begin_offset
         slave_lenient = self._ctx.is_slave and not self._ctx.store_config.offset_check_in_slave
         if slave_lenient and code != ResponseCode.SUCCESS:
             next_begin = int(req.field("queueOffset") or 0)
         ext = {
-            "suggestWhichBrokerId": str(MASTER_ID),
+            "suggestWhichBrokerId": str(self._suggest_broker(req, result)),
             "nextBeginOffset": str(next_begin),
             "minOffset": str(result.min_offset),
             "maxOffset": str(result.max_offset),
@@ -199,3 +217,28 @@ class PullProcessor:
                 req.field("queueOffset"), next_begin,
             )  # fmt: skip
         return req.answer(code, result.status.name, ext)
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 8 << 30
+
+
+TOTAL_MEMORY: Final = _physical_memory()
+#: Where a stored record keeps its own commitlog offset.
+_PHY_OFFSET_AT: Final = 28
+
+
+def _last_phy_offset(buffer: bytes) -> int | None:
+    """Commitlog offset of the last record in a pull's buffer (records back to back)."""
+    pos, last = 0, None
+    view = memoryview(buffer)
+    while pos + _PHY_OFFSET_AT + 8 <= len(view):
+        size = int.from_bytes(view[pos : pos + 4], "big")
+        if size <= 0:
+            break
+        last = int.from_bytes(view[pos + _PHY_OFFSET_AT : pos + _PHY_OFFSET_AT + 8], "big")
+        pos += size
+    return last

@@ -388,7 +388,7 @@ class SendProcessor:
     ) -> HandlerResult:  # fmt: skip
         store = self._ctx.store
         reply_to = queue_id if reply_queue_id is None else reply_queue_id
-        if store.waits_for_flush:
+        if store.waits_for_ack:
             return self._store_and_wait(req, messages, topic, queue_id, reply_to)
         # ASYNC_FLUSH: answered inline, without a task per send.
         return self._stored(req, store.put_nowait(messages), topic, queue_id, reply_to)

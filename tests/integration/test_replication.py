@@ -1,0 +1,293 @@
+"""Master/slave replication with real processes: a NameServer, a master and a slave on
+loopback. What a user sees: every acknowledged message is on the slave byte for byte, a
+SYNC_MASTER send waits for the slave (or says why not), the slave answers pulls, and it
+catches up after being killed, frozen or left behind."""
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rmq.common import fastjson
+from rmq.common.codes import RequestCode, ResponseCode
+from rmq.remoting.client import RemotingClient
+from rmq.remoting.command import request
+from tests.harness.broker_requests import pull_request, send_request
+from tests.harness.processes import (
+    ServerProcess,
+    free_broker_port,
+    running_namesrv,
+    start_broker,
+)
+
+pytestmark = pytest.mark.slow
+
+TOPIC = "HaTopic"
+FAST_HA = {
+    "brokerName": "broker-ha",
+    "haSendHeartbeatInterval": "1000",
+    "haHousekeepingInterval": "5000",
+    "syncFlushTimeout": "1500",
+}
+
+
+@dataclass
+class Cluster:
+    namesrv: str
+    root: Path
+    master: ServerProcess
+    slave: ServerProcess | None
+    master_port: int
+    slave_port: int
+    role: str
+    master_extra: dict[str, str]
+
+    def start_master(self) -> None:
+        extra = {**FAST_HA, "brokerRole": self.role, **self.master_extra}
+        self.master = start_broker(self.root / "master", self.namesrv, extra, self.master_port)
+
+    def start_slave(self) -> None:
+        extra = {**FAST_HA, "brokerRole": "SLAVE", "brokerId": "1"}
+        self.slave = start_broker(self.root / "slave", self.namesrv, extra, self.slave_port)
+
+    def logs(self) -> str:
+        parts = [self.master.log_tail("broker.log", 30)]
+        if self.slave is not None:
+            parts.append(self.slave.log_tail("broker.log", 30))
+        return "\n---\n".join(parts)
+
+
+@contextmanager
+def cluster(
+    tmp_path: Path, role: str = "SYNC_MASTER", slave: bool = True,
+    master_extra: dict[str, str] | None = None,
+) -> Iterator[Cluster]:  # fmt: skip
+    with running_namesrv(tmp_path / "ns") as ns:
+        master_port = free_broker_port()
+        slave_port = free_broker_port([master_port, master_port + 1])
+        c = Cluster(ns.addr, tmp_path, None, None, master_port, slave_port, role,  # type: ignore[arg-type]
+                    master_extra or {})  # fmt: skip
+        c.start_master()
+        try:
+            if slave:
+                c.start_slave()
+            yield c
+        except BaseException:
+            print(c.logs())
+            raise
+        finally:
+            if c.slave is not None:
+                c.slave.stop()
+            c.master.stop()
+
+
+async def send_many(client: RemotingClient, addr: str, count: int, tag: str = "m") -> list[int]:
+    codes = []
+    for i in range(count):
+        reply = await client.invoke(
+            addr, send_request(TOPIC, f"{tag}-{i}".encode() * 10, queue_id=i % 4), 10.0
+        )
+        codes.append(reply.code)
+    return codes
+
+
+async def runtime(client: RemotingClient, addr: str) -> dict[str, str]:
+    reply = await client.invoke(addr, request(RequestCode.GET_BROKER_RUNTIME_INFO), 5.0)
+    table: dict[str, str] = fastjson.loads(reply.body or b"{}")["table"]
+    return table
+
+
+async def max_offset(client: RemotingClient, addr: str) -> int:
+    return int((await runtime(client, addr))["commitLogMaxOffset"])
+
+
+async def wait_caught_up(client: RemotingClient, c: Cluster, timeout: float = 30.0) -> int:
+    assert c.slave is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        want = await max_offset(client, c.master.addr)
+        if await max_offset(client, c.slave.addr) == want:
+            return want
+        assert time.monotonic() < deadline, f"the slave never reached {want}"
+        await asyncio.sleep(0.2)
+
+
+def commitlog(home: Path, end: int) -> bytes:
+    segments = sorted((home / "store" / "commitlog").iterdir())
+    data = b"".join(p.read_bytes() for p in segments)
+    start = int(segments[0].name)
+    assert start == 0
+    return data[:end]
+
+
+async def test_sync_master_acks_reach_the_slave_byte_identical(tmp_path: Path) -> None:
+    with cluster(tmp_path) as c:
+        assert c.slave is not None
+        client = RemotingClient(timeout=10.0)
+        try:
+            codes = await send_many(client, c.master.addr, 200)
+            assert codes == [ResponseCode.SUCCESS] * 200
+            end = await wait_caught_up(client, c)
+            assert commitlog(c.root / "master", end) == commitlog(c.root / "slave", end)
+            # The slave's consume queues answer pulls, message for message, once it copied
+            # the topic's config from its master (3 s after start, then every 10 s).
+            pulled = 0
+            deadline = time.monotonic() + 20
+            for queue_id in range(4):
+                while True:
+                    reply = await client.invoke(
+                        c.slave.addr, pull_request("g-ha", TOPIC, queue_id, 0, max_nums=64)
+                    )
+                    if reply.code != ResponseCode.TOPIC_NOT_EXIST:
+                        break
+                    assert time.monotonic() < deadline, "the slave never synced the topic"
+                    await asyncio.sleep(0.5)
+                assert reply.code == ResponseCode.SUCCESS, reply.remark
+                assert int(reply.field("maxOffset") or 0) == 50
+                pulled += int(reply.field("maxOffset") or 0)
+            assert pulled == 200
+            info = await runtime(client, c.master.addr)
+            assert info["haConnectionCount"] == "1"
+            assert int(info["haPush2SlaveMaxOffset"]) == end
+            assert any(k.startswith("haSlave_") for k in info)
+            slave_info = await runtime(client, c.slave.addr)
+            assert slave_info["haMasterConnected"] == "true"
+            # A slave takes no sends.
+            reply = await client.invoke(c.slave.addr, send_request(TOPIC, b"x"), 5.0)
+            assert reply.code == ResponseCode.SERVICE_NOT_AVAILABLE
+        finally:
+            await client.close()
+
+
+async def test_sync_master_without_slave_says_slave_not_available(tmp_path: Path) -> None:
+    with cluster(tmp_path, slave=False) as c:
+        client = RemotingClient(timeout=10.0)
+        try:
+            assert (
+                await send_many(client, c.master.addr, 3) == [ResponseCode.SLAVE_NOT_AVAILABLE] * 3
+            )
+            # Stored all the same: the master answers pulls for them.
+            reply = await client.invoke(c.master.addr, pull_request("g", TOPIC, 0, 0), 10.0)
+            assert reply.code == ResponseCode.SUCCESS
+        finally:
+            await client.close()
+
+
+async def test_frozen_slave_times_out_sync_sends_then_catches_up(tmp_path: Path) -> None:
+    with cluster(tmp_path) as c:
+        assert c.slave is not None
+        client = RemotingClient(timeout=10.0)
+        try:
+            assert await send_many(client, c.master.addr, 5) == [ResponseCode.SUCCESS] * 5
+            c.slave.proc.send_signal(signal.SIGSTOP)
+            try:
+                codes = await send_many(client, c.master.addr, 2, "frozen")
+                assert codes == [ResponseCode.FLUSH_SLAVE_TIMEOUT] * 2
+            finally:
+                c.slave.proc.send_signal(signal.SIGCONT)
+            end = await wait_caught_up(client, c)
+            assert commitlog(c.root / "master", end) == commitlog(c.root / "slave", end)
+            assert await send_many(client, c.master.addr, 3, "after") == [ResponseCode.SUCCESS] * 3
+        finally:
+            await client.close()
+
+
+async def test_killed_slave_restarts_and_catches_up(tmp_path: Path) -> None:
+    with cluster(tmp_path, role="ASYNC_MASTER") as c:
+        assert c.slave is not None
+        client = RemotingClient(timeout=10.0)
+        try:
+            assert await send_many(client, c.master.addr, 50) == [ResponseCode.SUCCESS] * 50
+            load = asyncio.create_task(send_many(client, c.master.addr, 300, "during"))
+            await asyncio.sleep(0.2)
+            c.slave.stop(signal.SIGKILL)
+            assert await load == [ResponseCode.SUCCESS] * 300
+            c.start_slave()
+            end = await wait_caught_up(client, c)
+            assert commitlog(c.root / "master", end) == commitlog(c.root / "slave", end)
+        finally:
+            await client.close()
+
+
+async def test_killed_sync_master_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    with cluster(tmp_path) as c:
+        assert c.slave is not None
+        client = RemotingClient(timeout=10.0)
+        try:
+            load = asyncio.create_task(send_many(client, c.master.addr, 2000, "load"))
+            await asyncio.sleep(1.0)
+            c.master.stop(signal.SIGKILL)
+            codes = await asyncio.gather(load, return_exceptions=True)
+            acked = codes[0] if isinstance(codes[0], list) else []
+            # Whatever was acknowledged before the kill is on the slave.
+            slave_max = await max_offset(client, c.slave.addr)
+            assert slave_max > 0
+            total = 0
+            for queue_id in range(4):
+                reply = await client.invoke(
+                    c.slave.addr, request(RequestCode.GET_MAX_OFFSET,
+                                          {"topic": TOPIC, "queueId": str(queue_id)}),
+                )  # fmt: skip
+                total += int(reply.field("offset") or 0)
+            assert total >= sum(1 for code in acked if code == ResponseCode.SUCCESS)
+            c.start_master()
+            deadline = time.monotonic() + 20
+            while (await runtime(client, c.master.addr))["haConnectionCount"] != "1":
+                assert time.monotonic() < deadline, "the slave never reconnected"
+                await asyncio.sleep(0.2)
+            assert await send_many(client, c.master.addr, 5, "again") == [ResponseCode.SUCCESS] * 5
+            end = await wait_caught_up(client, c)
+            assert commitlog(c.root / "master", end) == commitlog(c.root / "slave", end)
+        finally:
+            await client.close()
+
+
+async def test_slave_ahead_of_a_wiped_master_is_refused(tmp_path: Path) -> None:
+    with cluster(tmp_path, role="ASYNC_MASTER") as c:
+        assert c.slave is not None
+        client = RemotingClient(timeout=10.0)
+        try:
+            assert await send_many(client, c.master.addr, 20) == [ResponseCode.SUCCESS] * 20
+            ahead = await wait_caught_up(client, c)
+            c.master.stop()
+            for path in sorted((c.root / "master" / "store").iterdir()):
+                if path.name != "config":
+                    _remove(path)
+            c.start_master()
+            deadline = time.monotonic() + 20
+            while "diverged" not in c.master.log_tail("broker.log", 200):
+                assert time.monotonic() < deadline, "the master never refused the slave"
+                await asyncio.sleep(0.2)
+            # New messages on the master never land on top of the slave's other history.
+            assert await send_many(client, c.master.addr, 5) == [ResponseCode.SUCCESS] * 5
+            await asyncio.sleep(1.5)
+            assert await max_offset(client, c.slave.addr) == ahead
+        finally:
+            await client.close()
+
+
+async def test_master_sends_slow_consumers_to_the_slave(tmp_path: Path) -> None:
+    # accessMessageInMemoryMaxRatio=0: anything behind the log's end counts as on disk.
+    extra = {"slaveReadEnable": "true", "accessMessageInMemoryMaxRatio": "0"}
+    with cluster(tmp_path, "ASYNC_MASTER", slave=False, master_extra=extra) as c:
+        client = RemotingClient(timeout=10.0)
+        try:
+            assert await send_many(client, c.master.addr, 8) == [ResponseCode.SUCCESS] * 8
+            behind = await client.invoke(c.master.addr, pull_request("g", TOPIC, 0, 0, max_nums=1))
+            assert behind.field("suggestWhichBrokerId") == "1"
+        finally:
+            await client.close()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        for child in path.iterdir():
+            _remove(child)
+        path.rmdir()
+    else:
+        path.unlink()
