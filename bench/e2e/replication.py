@@ -4,15 +4,17 @@ in this process so the client costs the same on both sides.
 
 - sync: TASKS concurrent senders for SECONDS; TPS of SEND_OK answers and p50/p99 latency.
 - catch-up: with the slave stopped, the master takes BACKLOG MiB; the slave is started and
-  timed until its commitlog max offset equals the master's: MB/s master to slave.
+  timed from its first answer until its commitlog max offset equals the master's: MB/s
+  master to slave, also as a share of the disk's fsync'd sequential write bandwidth.
 
 Usage: python -m bench.e2e.replication [--seconds 8] [--tasks 32] [--size 256]
-       [--backlog 256] [--reps 2]
+       [--backlog 1024] [--reps 2] [--systems rmq,apache]
 """
 
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -21,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rmq.client import Message, Producer, SendStatus
+from rmq.client import BrokerError, ClientError, Message, Producer, SendStatus
 from rmq.common import fastjson
 from rmq.common.codes import RequestCode
 from rmq.remoting.client import RemotingClient
@@ -82,6 +84,23 @@ async def max_offset(remoting: RemotingClient, addr: str) -> int:
     return int(fastjson.loads(reply.body or b"{}")["table"]["commitLogMaxOffset"])
 
 
+async def until_replicating(namesrv: str, timeout: float = 90.0) -> None:
+    """Until a SYNC_MASTER send comes back SEND_OK: the slave has booted, learned its
+    master from the NameServer, connected and reported (Java's slave retries every 5 s)."""
+    deadline = time.monotonic() + timeout
+    async with Producer("bench-ha-ready", config=fast_config(namesrv)) as producer:
+        while True:
+            try:
+                result = await producer.send(Message(TOPIC, b"ready"))
+                if result.send_status is SendStatus.SEND_OK:
+                    return
+            except (RemotingError, ClientError, BrokerError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the slave never acknowledged a SYNC_MASTER send")
+            await asyncio.sleep(0.5)
+
+
 async def sync_phase(
     namesrv: str, seconds: float, tasks: int, size: int
 ) -> tuple[float, list[float]]:
@@ -105,7 +124,9 @@ async def sync_phase(
 
 
 async def fill(namesrv: str, megabytes: int) -> None:
-    body = b"y" * (64 * 1024)
+    # Random bytes: the client compresses bodies over 4 KiB, and a repeated byte would
+    # shrink to almost nothing.
+    body = os.urandom(64 * 1024)
     async with Producer("bench-ha-fill", config=fast_config(namesrv)) as producer:
         producer.retry_times_when_send_failed = 0
         sem = asyncio.Semaphore(32)
@@ -128,21 +149,26 @@ async def one_rep(system: str, rep: int, args: argparse.Namespace) -> Run:
         remoting = RemotingClient(timeout=10.0)
         try:
             slave.start()
-            await asyncio.sleep(6)  # the slave connects and reports (Java: every 5 s)
+            await until_replicating(pair.namesrv)
             tps, latencies = await sync_phase(pair.namesrv, args.seconds, args.tasks, args.size)
             quantiles = statistics.quantiles(latencies, n=100)
             await asyncio.to_thread(slave.stop)
             start_offset = await max_offset(remoting, pair.broker_addr)
             await fill(pair.namesrv, args.backlog)
             target = await max_offset(remoting, pair.broker_addr)
-            t0 = time.monotonic()
             await asyncio.to_thread(slave.start)
+            # Timed from the slave's first answer: the catch-up, not the JVM's or
+            # Python's boot.
+            t0: float | None = None
             while True:
                 try:
-                    if await max_offset(remoting, slave.addr) >= target:
-                        break
+                    reached = await max_offset(remoting, slave.addr)
                 except (OSError, RemotingError, KeyError):
-                    pass  # the slave is still booting
+                    await asyncio.sleep(0.05)  # the slave is still booting
+                    continue
+                t0 = time.monotonic() if t0 is None else t0
+                if reached >= target:
+                    break
                 await asyncio.sleep(0.05)
             took = time.monotonic() - t0
             megabytes = (target - start_offset) / 1e6
@@ -154,30 +180,53 @@ async def one_rep(system: str, rep: int, args: argparse.Namespace) -> Run:
             pair.stop()
 
 
+def disk_write_mb_s(megabytes: int = 512) -> float:
+    """Sequential write bandwidth of the temp dir's disk, with the fsync that puts the
+    bytes on it: the yardstick for the catch-up rate."""
+    chunk = os.urandom(1024 * 1024)
+    with tempfile.NamedTemporaryFile(prefix="bench-ha-disk-") as f:
+        t0 = time.monotonic()
+        for _ in range(megabytes):
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+        took = time.monotonic() - t0
+    return megabytes * 1024 * 1024 / 1e6 / took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--tasks", type=int, default=32)
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--backlog", type=int, default=256)
+    parser.add_argument("--backlog", type=int, default=1024)
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--systems", default="rmq,apache", help="comma-separated")
     args = parser.parse_args()
+    disk = disk_write_mb_s()
+    print(f"disk write: {disk:.0f} MB/s", flush=True)
     runs: list[Run] = []
     for rep in range(args.reps):
-        order = ("rmq", "apache") if rep % 2 == 0 else ("apache", "rmq")
+        systems = args.systems.split(",")
+        order = systems if rep % 2 == 0 else systems[::-1]
         for system in order:
             run = asyncio.run(one_rep(system, rep, args))
             print(run, flush=True)
             runs.append(run)
 
     def median(system: str, key: str) -> float:
-        return float(statistics.median(getattr(r, key) for r in runs if r.system == system))
+        values = [getattr(r, key) for r in runs if r.system == system]
+        return float(statistics.median(values)) if values else float("nan")
 
-    summary = {
+    summary: dict[str, dict[str, float]] = {
         key: {"rmq": median("rmq", key), "apache": median("apache", key),
               "ratio": median("rmq", key) / max(median("apache", key), 1e-9)}
         for key in ("sync_tps", "p50_ms", "p99_ms", "catchup_mb_s")
     }  # fmt: skip
+    summary["catchup_vs_disk"] = {
+        system: median(system, "catchup_mb_s") / disk for system in ("rmq", "apache")
+    }
+    summary["disk_write_mb_s"] = {"rmq": disk, "apache": disk, "ratio": 1.0}
     print(json.dumps(summary, indent=2))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"replication-{time.strftime('%Y%m%d-%H%M%S')}.json"

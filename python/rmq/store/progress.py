@@ -5,20 +5,18 @@ moves; the loop watches the fd and resolves the waiters whose offset has been re
 """
 
 import asyncio
-import heapq
-import itertools
 import os
 from collections.abc import Callable
 
 from rmq._store import Store
+from rmq.store.offset_waiters import OffsetWaiters
 
 
 class ProgressWatcher:
     def __init__(self, engine: Store) -> None:
         self._engine = engine
         self._fd = engine.wakeup_fd()
-        self._flush_waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._ids = itertools.count()
+        self._flush_waiters = OffsetWaiters()
         self._listeners: list[Callable[[int], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -30,10 +28,7 @@ class ProgressWatcher:
         if self._loop is not None:
             self._loop.remove_reader(self._fd)
             self._loop = None
-        for _, _, future in self._flush_waiters:
-            if not future.done():
-                future.cancel()
-        self._flush_waiters.clear()
+        self._flush_waiters.cancel_all()
 
     def on_dispatched(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(dispatched_offset)`` on every wake-up (long-poll holds use this)."""
@@ -46,11 +41,7 @@ class ProgressWatcher:
         except BlockingIOError:
             pass
         _, flushed, dispatched, _ = self._engine.progress()
-        waiters = self._flush_waiters
-        while waiters and waiters[0][0] <= flushed:
-            _, _, future = heapq.heappop(waiters)
-            if not future.done():
-                future.set_result(None)
+        self._flush_waiters.release(flushed)
         for listener in self._listeners:
             listener(dispatched)
 
@@ -58,12 +49,4 @@ class ProgressWatcher:
         """True once everything below ``offset`` is on disk, False after ``timeout``."""
         if self._engine.progress()[1] >= offset:
             return True
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._flush_waiters, (offset, next(self._ids), future))
-        self._engine.request_flush()
-        try:
-            async with asyncio.timeout(timeout):
-                await future
-        except TimeoutError:
-            return False
-        return True
+        return await self._flush_waiters.wait(offset, timeout, self._engine.request_flush)

@@ -4,17 +4,19 @@ counts the slaves' acknowledgements so that a SYNC_MASTER put can wait for them.
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
 import time
 from dataclasses import dataclass
+from typing import Final
 
 from rmq.broker.ha.wire import REPORT, TRANSFER_HEADER
 from rmq.config.store import MessageStoreConfig
+from rmq.store.offset_waiters import OffsetWaiters
 from rmq.store.store import MessageStore
 
 log = logging.getLogger(__name__)
+
+CATCH_UP_BATCH: Final = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,7 @@ class HAMaster:
         self._tasks: set[asyncio.Task[None]] = set()
         #: Java's push2SlaveMaxOffset: the highest offset any slave acknowledged.
         self.push2slave_max = 0
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._ids = itertools.count()
+        self._waiters = OffsetWaiters()
         # Offsets that slaves asked for while beyond this master's log: their logs hold
         # messages this master lost, and bytes appended there later would interleave two
         # histories, so such a slave is refused for as long as this master runs.
@@ -65,10 +66,7 @@ class HAMaster:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
-        for _, _, future in self._waiters:
-            if not future.done():
-                future.cancel()
-        self._waiters.clear()
+        self._waiters.cancel_all()
 
     @property
     def connection_count(self) -> int:
@@ -85,17 +83,9 @@ class HAMaster:
     async def wait_acked(self, offset: int, timeout: float) -> bool:
         if self.push2slave_max >= offset:
             return True
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (offset, next(self._ids), future))
         # The put that is waiting has just written: start streaming it without waiting for
         # the engine's wake-up to come round the loop.
-        self._wake_all()
-        try:
-            async with asyncio.timeout(timeout):
-                await future
-        except TimeoutError:
-            return False
-        return True
+        return await self._waiters.wait(offset, timeout, self._wake_all)
 
     def slaves(self) -> list[SlaveStatus]:
         written = self._store.commitlog_offsets()[1]
@@ -111,11 +101,7 @@ class HAMaster:
         if offset <= self.push2slave_max:
             return
         self.push2slave_max = offset
-        waiters = self._waiters
-        while waiters and waiters[0][0] <= offset:
-            _, _, future = heapq.heappop(waiters)
-            if not future.done():
-                future.set_result(None)
+        self._waiters.release(offset)
 
     def _on_progress(self, _dispatched: int) -> None:
         self._wake_all()
@@ -249,7 +235,10 @@ class SlaveConnection:
                     "its store from this master", self.addr, position, low,
                 )  # fmt: skip
                 return
-            data = self._store.read_commitlog(position, batch) if position < high else b""
+            # haTransferBatchSize paces a slave that keeps up; one far behind gets larger
+            # frames, still well inside the 4 MiB a Java slave buffers.
+            size = batch if high - position <= batch else max(batch, CATCH_UP_BATCH)
+            data = self._store.read_commitlog(position, size) if position < high else b""
             if data:
                 writer.write(TRANSFER_HEADER.pack(position, len(data)))
                 writer.write(data)

@@ -131,6 +131,19 @@ def parse_header(req: RemotingCommand) -> SendHeader:
     )
 
 
+def waits_for_store(text: str) -> bool:
+    """Java's ``isWaitStoreMsgOK``: without WAIT, or with WAIT=true, the answer waits for
+    SYNC_FLUSH and SYNC_MASTER; any other value (a producer's waitStoreMsgOK=false) gets
+    PUT_OK as soon as the message is written."""
+    wait = f"{keys.WAIT_STORE_MSG_OK}{NAME_VALUE_SEPARATOR}"
+    at = 0 if text.startswith(wait) else text.find(f"{PROPERTY_SEPARATOR}{wait}") + 1
+    if at <= 0 and not text.startswith(wait):
+        return True
+    start = at + len(wait)
+    end = text.find(PROPERTY_SEPARATOR, start)
+    return text[start : None if end < 0 else end].lower() == "true"
+
+
 def with_broker_properties(text: str, cluster: str, extra: dict[str, str] | None = None) -> str:
     """The stored property string: WAIT dropped (4.9.3+), CLUSTER added.
 
@@ -323,7 +336,8 @@ class SendProcessor:
             topic, queue_id, properties = self._delayed(topic, queue_id, properties)
         message = self._input(conn, topic, queue_id, req.body or b"", properties, h.flag,
                               sys_flag, h.born_timestamp, h.reconsume_times)  # fmt: skip
-        return self._store(req, [message], topic, queue_id, reply_queue_id)
+        return self._store(req, [message], topic, queue_id, reply_queue_id,
+                           wait=waits_for_store(text))  # fmt: skip
 
     def _delayed(self, topic: str, queue_id: int, properties: str) -> tuple[str, int, str]:
         """Java's CommitLog rule: a DELAY level parks the message in SCHEDULE_TOPIC_XXXX."""
@@ -380,15 +394,15 @@ class SendProcessor:
                     h.reconsume_times,
                 )
             )
-        return self._store(req, messages, h.topic, queue_id)
+        return self._store(req, messages, h.topic, queue_id, wait=waits_for_store(h.properties))
 
     def _store(
         self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int,
-        reply_queue_id: int | None = None,
+        reply_queue_id: int | None = None, *, wait: bool = True,
     ) -> HandlerResult:  # fmt: skip
         store = self._ctx.store
         reply_to = queue_id if reply_queue_id is None else reply_queue_id
-        if store.waits_for_ack:
+        if store.waits_for_ack and wait:
             return self._store_and_wait(req, messages, topic, queue_id, reply_to)
         # ASYNC_FLUSH: answered inline, without a task per send.
         return self._stored(req, store.put_nowait(messages), topic, queue_id, reply_to)
