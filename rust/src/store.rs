@@ -638,6 +638,37 @@ impl Store {
             .map(|q| (q.min_offset(), q.max_offset())))
     }
 
+    /// Raw units `(phy_offset, size, tags_code)` of a queue from `index`, at most `count`
+    /// (Java: QUERY_CONSUME_QUEUE); `None` for an unknown queue, empty past its end or
+    /// before its minimum.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn queue_units(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        index: u64,
+        count: usize,
+    ) -> Result<Option<Vec<(i64, i32, i64)>>> {
+        let inner = lock(&self.inner)?;
+        let Some(queue) = inner.queues.get(&(topic.to_string(), queue_id)) else {
+            return Ok(None);
+        };
+        let (min, max) = (queue.min_offset(), queue.max_offset());
+        if index < min || index >= max {
+            return Ok(Some(Vec::new()));
+        }
+        let want = count.min(usize::try_from(max - index).unwrap_or(0));
+        let units = queue.units(index, want)?;
+        Ok(Some(
+            units
+                .iter()
+                .map(|u| (u.phy_offset, u.size, u.tags_code))
+                .collect(),
+        ))
+    }
+
     /// `(min, max)` commitlog offsets.
     ///
     /// # Errors

@@ -15,7 +15,7 @@ from rmq.common.message import decode_records
 from rmq.remoting.client import RemotingClient
 from tests.harness.broker_requests import pull_request
 from tests.harness.java import mqadmin
-from tests.harness.java_client import Cluster, JavaClient, admin, java, received, send
+from tests.harness.java_client import Cluster, JavaClient, Received, admin, java, received, send
 from tests.harness.processes import running_broker, running_namesrv
 
 pytestmark = pytest.mark.compat
@@ -26,7 +26,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home: Path = tmp_path_factory.mktemp("semantics-compat")
     with (
         running_namesrv(home / "namesrv") as namesrv,
-        running_broker(home / "broker", namesrv.addr, {"enablePropertyFilter": "true"}) as b,
+        running_broker(
+            home / "broker",
+            namesrv.addr,
+            {
+                "enablePropertyFilter": "true",
+                # A crashed orderly consumer's queues free up after 10 s instead of 60 s.
+                "rocketmq.broker.rebalance.lockMaxLiveTime": "10000",
+            },
+        ) as b,  # fmt: skip
     ):
         yield Cluster(namesrv, b)
 
@@ -74,15 +82,20 @@ def test_orderly_consumption_keeps_queue_order_across_a_handover(cluster: Cluste
         push(cluster, topic, group, "ORDERLY", "*", total - len(first_seen), seconds=90)
     )
     assert first_seen | {int(r.idx) for r in second} == set(range(total))
+    assert_queue_order_kept(first, second)
+
+
+def assert_queue_order_kept(first: list[Received], second: list[Received]) -> None:
+    """Messages were sent to queue idx % 4. Within each consumer every queue goes in order,
+    and on each queue the second consumer starts no later than the message after the last
+    one the first took (a redelivery is allowed, a gap is not)."""
     for part in (first, second):
         per_queue: dict[int, list[int]] = defaultdict(list)
         for r in part:
             per_queue[r.queue_id].append(int(r.idx))
-            assert int(r.idx) % 4 == r.queue_id % 4  # sent to queue idx % 4
+            assert int(r.idx) % 4 == r.queue_id % 4
         for indexes in per_queue.values():
             assert indexes == sorted(indexes), per_queue
-    # On each queue the second consumer starts no later than the message after the last
-    # one the first consumer took (a redelivery is allowed, a gap is not).
     last_first: dict[int, int] = {}
     for r in first:
         last_first[r.queue_id] = max(last_first.get(r.queue_id, -4), int(r.idx))
@@ -91,6 +104,36 @@ def test_orderly_consumption_keeps_queue_order_across_a_handover(cluster: Cluste
         first_of_second.setdefault(r.queue_id, int(r.idx))
     for queue_id, idx in first_of_second.items():
         assert idx <= last_first.get(queue_id, queue_id - 4) + 4, (queue_id, first, second)
+
+
+def test_orderly_consumption_keeps_queue_order_across_a_consumer_crash(
+    cluster: Cluster,
+) -> None:
+    """SIGKILL: no unlock, no offset commit. The queues stay locked to the dead client until
+    lockMaxLiveTime (10 s here), then a new consumer resumes each queue in order."""
+    topic, group, total = "CompatOrderlyCrash", "CompatOrderlyCrashG", 24
+    assert send(cluster, topic, "ordered", total).count("SEND_OK") == total
+
+    def recv_count(lines: list[str]) -> int:
+        return sum(line.startswith("RECV ") for line in lines)
+
+    with JavaClient("push", cluster.namesrv.addr, topic, group, "ORDERLY", "*", str(total),
+                    "90", "150") as crashing:  # fmt: skip
+        assert crashing.wait_for(lambda lines: recv_count(lines) >= 6, 60), crashing.lines
+        crashing.proc.kill()
+        crashing.proc.wait()
+        first = received("\n".join(crashing.lines))
+    seen = {int(r.idx) for r in first}
+    assert len(seen) < total
+
+    def complete(lines: list[str]) -> bool:
+        return seen | {int(r.idx) for r in received("\n".join(lines))} == set(range(total))
+
+    with JavaClient("push", cluster.namesrv.addr, topic, group, "ORDERLY", "*", str(total),
+                    "120", "0") as restarted:  # fmt: skip
+        assert restarted.wait_for(complete, 120), restarted.lines[-20:]
+        second = received("\n".join(restarted.lines))
+    assert_queue_order_kept(first, second)
 
 
 def progress_rows(cluster: Cluster, group: str, topic: str) -> list[list[str]]:

@@ -131,6 +131,17 @@ async def test_pull_offset_codes(broker: ServerProcess, bc: RemotingClient) -> N
     assert beyond.ext_fields is not None
     # Java's correction: back to the minimum while the queue still starts at 0.
     assert beyond.ext_fields["nextBeginOffset"] == "0"
+    # ... and a record of the correction in OFFSET_MOVED_EVENT, keyed by the group.
+    events = await bc.invoke(broker.addr, pull_request("Ops", "OFFSET_MOVED_EVENT", 0, 0))
+    assert events.code == ResponseCode.SUCCESS
+    (event,) = decode_records(events.body or b"")
+    assert event.properties["TAGS"] == event.properties["KEYS"] == "G"
+    assert fastjson.loads(event.body) == {
+        "consumerGroup": "G",
+        "messageQueue": {"brokerName": "broker-t", "queueId": 0, "topic": "Offsets"},
+        "offsetNew": 0,
+        "offsetRequest": 9,
+    }
 
 
 async def test_long_polling_wakes_on_send_and_expires(

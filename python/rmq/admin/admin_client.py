@@ -3,13 +3,15 @@
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from rmq.client.message import MessageQueue
 from rmq.client.route import TopicRoute
 from rmq.common import fastjson
 from rmq.common.codes import RequestCode, ResponseCode
+from rmq.common.fastjson import java_hashmap_order, java_message_queue_hash
 from rmq.common.message_id import MessageIdError, decode_offset_msg_id
+from rmq.common.perm import is_readable
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.command import RemotingCommand, request
 from rmq.remoting.errors import RemotingError
@@ -70,6 +72,22 @@ def parse_properties(body: bytes | None) -> dict[str, str]:
     return out
 
 
+_PULL_STATUS: Final[dict[int, str]] = {
+    ResponseCode.SUCCESS: "FOUND",
+    ResponseCode.PULL_NOT_FOUND: "NO_NEW_MSG",
+    ResponseCode.PULL_RETRY_IMMEDIATELY: "NO_MATCHED_MSG",
+    ResponseCode.PULL_OFFSET_MOVED: "OFFSET_ILLEGAL",
+}
+
+
+class PullAnswer(NamedTuple):
+    status: str  # Java's PullStatus name
+    next_begin: int
+    min_offset: int
+    max_offset: int
+    records: bytes
+
+
 class AdminClient:
     def __init__(self, namesrv: list[str], timeout: float = 5.0) -> None:
         self.namesrv = namesrv
@@ -78,9 +96,10 @@ class AdminClient:
     async def close(self) -> None:
         await self.remoting.close()
 
-    async def call(self, addr: str, cmd: RemotingCommand, *ok: int) -> RemotingCommand:
+    async def call(self, addr: str, cmd: RemotingCommand, *ok: int,
+                   timeout: float | None = None) -> RemotingCommand:  # fmt: skip
         try:
-            reply = await self.remoting.invoke(addr, cmd)
+            reply = await self.remoting.invoke(addr, cmd, timeout)
         except RemotingError as exc:
             raise AdminError(str(exc)) from None
         if reply.code not in (ok or (ResponseCode.SUCCESS,)):
@@ -383,6 +402,55 @@ class AdminClient:
             if reply.code == ResponseCode.SUCCESS and reply.body:
                 out.append(reply.body)
         return out
+
+    async def _addr_of(self, topic: str, broker_name: str, master_only: bool) -> str:
+        route = await self.route(topic)
+        broker = route.broker(broker_name)
+        addr = None
+        if broker is not None:
+            addr = broker.master_addr if master_only else broker.select_addr()
+        if addr is None:
+            raise AdminError(f"The broker[{broker_name}] not exist")
+        return addr
+
+    async def queue_bounds(self, mq: MessageQueue) -> tuple[int, int]:
+        """(min, max) offsets of a queue, from its master (Java ``MQAdminImpl``)."""
+        addr = await self._addr_of(mq.topic, mq.broker_name, True)
+        low = await self.queue_offset(addr, RequestCode.GET_MIN_OFFSET, mq)
+        return low, await self.queue_offset(addr, RequestCode.GET_MAX_OFFSET, mq)
+
+    async def search_offset(self, mq: MessageQueue, timestamp: int) -> int:
+        addr = await self._addr_of(mq.topic, mq.broker_name, True)
+        return await self.queue_offset(addr, RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, mq,
+                                       timestamp)  # fmt: skip
+
+    async def subscribe_queues(self, topic: str) -> list[MessageQueue]:
+        """Java ``fetchSubscribeMessageQueues``: every readable queue, in the order Java's
+        HashSet of them iterates (what mqadmin's loops follow)."""
+        route = await self.route(topic)
+        queues = [MessageQueue(topic, q.broker_name, i) for q in route.queues
+                  if is_readable(q.perm) for i in range(q.read_queue_nums)]  # fmt: skip
+        if not queues:
+            raise AdminError(f"Can not find Message Queue for this topic, {topic}")
+        hashes = [java_message_queue_hash(q.topic, q.broker_name, q.queue_id) for q in queues]
+        ordered: list[MessageQueue] = java_hashmap_order(queues, hashes)
+        return ordered
+
+    async def pull(self, mq: MessageQueue, subscription: str, offset: int, max_nums: int,
+                   group: str = "TOOLS_CONSUMER") -> PullAnswer:  # fmt: skip
+        """One pull as DefaultMQPullConsumer.pull does it: the broker filters by tag hash,
+        then the exact tags (Java's client-side filter)."""
+        addr = await self._addr_of(mq.topic, mq.broker_name, False)
+        header = {"consumerGroup": group, "topic": mq.topic, "queueId": str(mq.queue_id),
+                  "queueOffset": str(offset), "maxMsgNums": str(max_nums), "sysFlag": "4",
+                  "commitOffset": "0", "suspendTimeoutMillis": "0", "subVersion": "0",
+                  "expressionType": "TAG", "subscription": subscription}  # fmt: skip
+        reply = await self.call(addr, request(RequestCode.PULL_MESSAGE, header),
+                                *_PULL_STATUS)  # fmt: skip
+        low, high = int(reply.field("minOffset") or 0), int(reply.field("maxOffset") or 0)
+        status = _PULL_STATUS[reply.code]
+        body = reply.body or b"" if reply.code == ResponseCode.SUCCESS else b""
+        return PullAnswer(status, int(reply.field("nextBeginOffset") or 0), low, high, body)
 
     async def pull_one(self, topic: str, broker_name: str, queue_id: int, offset: int
                        ) -> tuple[bytes, int, int]:  # fmt: skip

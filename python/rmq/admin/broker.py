@@ -1,10 +1,15 @@
 """Broker commands (Java: ``tools.command.broker``): brokerStatus, getBrokerConfig,
 updateBrokerConfig."""
 
+from datetime import datetime
+
 from rmq.admin.admin_client import AdminClient, AdminError
 from rmq.admin.command import Command, out
 from rmq.admin.options import Args, Opt, UsageError
+from rmq.client.message import MessageQueue
+from rmq.common import fastjson
 from rmq.common.codes import RequestCode
+from rmq.remoting.command import request
 
 
 async def broker_status(args: Args, admin: AdminClient) -> None:
@@ -24,6 +29,36 @@ async def broker_status(args: Args, admin: AdminClient) -> None:
             continue
         for key in sorted(table):
             out("%-24s %-32s: %s\n" % (addr, key, table[key]))
+
+
+async def broker_consume_stats(args: Args, admin: AdminClient) -> None:
+    addr = args.need("b").strip()
+    header = {"isOrder": str((args.get("o") or "false").strip().lower() == "true").lower()}
+    timeout = args.int("t", 50000) / 1000
+    reply = await admin.call(addr, request(RequestCode.GET_BROKER_CONSUME_STATS, header),
+                             timeout=timeout)  # fmt: skip
+    level = args.int("l", 0)
+    body = fastjson.loads(reply.body or b"{}")
+    out("%-64s  %-64s  %-32s  %-4s  %-20s  %-20s  %-20s  %s\n" % (
+        "#Topic", "#Group", "#Broker Name", "#QID", "#Broker Offset", "#Consumer Offset",
+        "#Diff", "#LastTime"))  # fmt: skip
+    for by_group in body.get("consumeStatsList") or ():
+        for group, stats_list in by_group.items():
+            for stats in stats_list:
+                table = [(MessageQueue.from_key(k), v)
+                         for k, v in (stats.get("offsetTable") or {}).items()]  # fmt: skip
+                for mq, w in sorted(table, key=lambda e: e[0]):
+                    diff = int(w.get("brokerOffset", 0)) - int(w.get("consumerOffset", 0))
+                    if diff < level:
+                        continue
+                    last = int(w.get("lastTimestamp", 0))
+                    if last > 0:
+                        when = datetime.fromtimestamp(last / 1000).strftime("%Y-%m-%d %H:%M:%S")
+                        out("%-64s  %-64s  %-32s  %-4d  %-20d  %-20d  %-20d  %s\n" % (
+                            mq.topic[:64], group, mq.broker_name[:32], mq.queue_id,
+                            int(w.get("brokerOffset", 0)), int(w.get("consumerOffset", 0)), diff,
+                            when))  # fmt: skip
+    out("\nDiff Total: %d\n" % int(body.get("totalDiff", 0)))
 
 
 async def _print_config(admin: AdminClient, banner: str, addr: str) -> None:
@@ -106,6 +141,14 @@ async def clean_unused_topic(args: Args, admin: AdminClient) -> None:
 
 
 COMMANDS = {
+    "brokerConsumeStats": Command(
+        "brokerConsumeStats", "Fetch broker consume stats data",
+        (Opt("b", "brokerAddr", True, "Broker address", required=True),
+         Opt("t", "timeoutMillis", True, "request timeout Millis"),
+         Opt("l", "level", True, "threshold of print diff"),
+         Opt("o", "order", True, "order topic")),
+        broker_consume_stats,
+    ),
     "brokerStatus": Command(
         "brokerStatus", "Fetch broker runtime status data",
         (Opt("b", "brokerAddr", True, "Broker address"),

@@ -10,7 +10,10 @@ from rmq.admin.command import Command, out
 from rmq.admin.options import Args, Opt, UsageError
 from rmq.admin.topic import delete_topic_everywhere
 from rmq.client.message import MessageQueue
+from rmq.common import fastjson
+from rmq.common.codes import RequestCode
 from rmq.common.version_names import version_desc
+from rmq.remoting.command import request
 
 GROUP_FIELDS = ("groupName", "consumeEnable", "consumeFromMinEnable", "consumeBroadcastEnable",
                 "retryQueueNums", "retryMaxTimes", "brokerId", "whichBrokerWhenConsumeSlowly",
@@ -129,6 +132,20 @@ async def producer_connection(args: Args, admin: AdminClient) -> None:
         out("%04d  %-32s %-22s %-8s %s\n" % row)
 
 
+async def producer_table(args: Args, admin: AdminClient) -> None:
+    reply = await admin.call(args.need("b").strip(), request(RequestCode.GET_ALL_PRODUCER_INFO))
+    data = fastjson.loads(reply.body or b"{}").get("data") or {}
+    for group, producers in data.items():
+        if not producers:
+            out(f"producer group ({group}) instances are empty\n")
+            continue
+        for p in producers:
+            out(f"producer group ({group}) instance : clientId={p.get('clientId')},"
+                f"remoteIP={p.get('remoteIP')}, language={p.get('language')}, "
+                f"version={int(p.get('version') or 0)}, "
+                f"lastUpdateTimestamp={int(p.get('lastUpdateTimestamp') or 0)}\n")  # fmt: skip
+
+
 def _date(ms: int) -> str:
     return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -216,6 +233,11 @@ async def consumer_progress(args: Args, admin: AdminClient) -> None:
 GROUP = Opt("g", "groupName", True, "consumer group name", required=True)
 
 COMMANDS = {
+    "producer": Command(
+        "producer", "Query producer's instances, connection, status, etc.",
+        (Opt("b", "broker", True, "broker address", required=True),),
+        producer_table,
+    ),
     "updateSubGroup": Command(
         "updateSubGroup", "Update or create subscription group",
         (Opt("b", "brokerAddr", True, "create subscription group to which broker"),

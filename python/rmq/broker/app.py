@@ -20,6 +20,7 @@ from rmq.broker.processors.client_manage import ClientManageProcessor
 from rmq.broker.processors.consumer_control import ConsumerControlProcessor
 from rmq.broker.processors.consumer_offsets import ConsumerOffsetProcessor
 from rmq.broker.processors.end_transaction import EndTransactionProcessor
+from rmq.broker.processors.inspection import InspectionProcessor
 from rmq.broker.processors.pull import PullProcessor
 from rmq.broker.processors.query import QueryProcessor
 from rmq.broker.processors.send import SendProcessor
@@ -122,6 +123,7 @@ class BrokerApp:
         QueryProcessor(ctx).register(dispatcher)
         AdminProcessor(ctx, BrokerConfigView(self)).register(dispatcher)
         ConsumerControlProcessor(ctx).register(dispatcher)
+        InspectionProcessor(ctx).register(dispatcher)
 
         self.server = RemotingServer(
             dispatcher,

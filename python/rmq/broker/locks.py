@@ -1,5 +1,7 @@
 """Queue locks for orderly consumers (Java: ``RebalanceLockManager``): one client per
-(group, queue), expiring 60 s after the holder last renewed it."""
+(group, queue), expiring lockMaxLiveTime (60 s) after the holder last renewed it: longer
+than a client trusts its own lock (30 s), so a client cut off from the broker has stopped
+consuming before the queue goes to another."""
 
 import time
 from collections.abc import Callable, Iterable
@@ -12,13 +14,17 @@ Queue = tuple[str, str, int]  # topic, brokerName, queueId
 
 
 class QueueLocks:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic,
+        max_live: float = LOCK_MAX_LIVE_SECONDS,
+    ) -> None:  # fmt: skip
         self._clock = clock
+        self._max_live = max_live
         self._locks: dict[str, dict[Queue, tuple[str, float]]] = {}
 
     def _holder(self, group: str, queue: Queue) -> str | None:
         entry = self._locks.get(group, {}).get(queue)
-        if entry is None or self._clock() - entry[1] > LOCK_MAX_LIVE_SECONDS:
+        if entry is None or self._clock() - entry[1] > self._max_live:
             return None
         return entry[0]
 

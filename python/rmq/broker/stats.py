@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
+from rmq.broker.stats_items import StatsItems
+
 SAMPLE_SECONDS: Final = 10.0
 _WINDOWS: Final = (10, 60, 600)
 
@@ -35,6 +37,7 @@ class BrokerStats:
         self.put = Counter()
         self.get = Counter()
         self.started = time.time()
+        self.items = StatsItems()
         self._day = datetime.now().date()
 
     def sample(self) -> None:
@@ -42,6 +45,7 @@ class BrokerStats:
         now = time.monotonic()
         self.put.samples.append((now, self.put.total))
         self.get.samples.append((now, self.get.total))
+        self.items.sample(time.time())
         today = datetime.now().date()
         if today != self._day:
             for c in (self.put, self.get):

@@ -102,6 +102,8 @@ class MessageExt:
     flag: int
     body_crc: int
     broker_name: str = ""
+    store_size: int = 0
+    prepared_transaction_offset: int = 0
 
     @property
     def tags(self) -> str | None:
@@ -136,6 +138,8 @@ class MessageExt:
             flag=stored.flag,
             body_crc=stored.body_crc,
             broker_name=broker_name,
+            store_size=stored.store_size,
+            prepared_transaction_offset=stored.prepared_transaction_offset,
         )
 
 

@@ -84,6 +84,10 @@ class BrokerConfig(JavaSettings):
     region_id: str = Field("DefaultRegion", alias="regionId")
     register_broker_timeout_mills: int = Field(6000, alias="registerBrokerTimeoutMills")
     slave_read_enable: bool = Field(False, alias="slaveReadEnable")
+    #: Java reads this one as a JVM system property (-D...); rmq from the properties file.
+    rebalance_lock_max_live_time: int = Field(
+        60_000, alias="rocketmq.broker.rebalance.lockMaxLiveTime"
+    )
     disable_consume_if_consumer_read_slowly: bool = Field(
         False, alias="disableConsumeIfConsumerReadSlowly"
     )

@@ -172,6 +172,13 @@ class MessageStore:
     def queue_offsets(self, topic: str, queue_id: int) -> tuple[int, int] | None:
         return self._engine.queue_offsets(topic, queue_id)
 
+    def queue_units(
+        self, topic: str, queue_id: int, index: int, count: int
+    ) -> list[tuple[int, int, int]] | None:
+        """``(commitlog offset, size, tags code)`` of up to ``count`` consume queue units
+        from ``index``; None for a queue this store does not have."""
+        return self._engine.queue_units(topic, queue_id, index, count)
+
     def commitlog_offsets(self) -> tuple[int, int]:
         return self._engine.commitlog_offsets()
 

@@ -188,6 +188,18 @@ impl PyStore {
         self.engine.queue_offsets(topic, queue_id).map_err(to_py)
     }
 
+    fn queue_units(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        index: u64,
+        count: usize,
+    ) -> PyResult<Option<Vec<(i64, i32, i64)>>> {
+        self.engine
+            .queue_units(topic, queue_id, index, count)
+            .map_err(to_py)
+    }
+
     fn commitlog_offsets(&self) -> PyResult<(u64, u64)> {
         self.engine.commitlog_offsets().map_err(to_py)
     }

@@ -91,7 +91,7 @@ class AdminProcessor:
     def __init__(self, ctx: BrokerContext, config: BrokerConfigView) -> None:
         self._ctx = ctx
         self._config = config
-        self.locks = QueueLocks()
+        self.locks = QueueLocks(max_live=ctx.broker.rebalance_lock_max_live_time / 1000)
 
     def register(self, dispatcher: Dispatcher) -> None:
         table: dict[int, Callable[[Connection, RemotingCommand], RemotingCommand]] = {

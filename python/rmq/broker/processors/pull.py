@@ -5,19 +5,25 @@ is held in :class:`~rmq.broker.long_polling.PullHolds` and then executed once mo
 
 import logging
 import os
+import time
 from typing import Final
 
 from rmq.broker.context import BrokerContext
 from rmq.broker.property_filter import get_matching
+from rmq.broker.stats_items import GROUP_GET_NUMS, GROUP_GET_SIZE
 from rmq.broker.subscription import EXPRESSION_TAG, Subscription, SubscriptionParseError
+from rmq.common import fastjson
+from rmq.common import topic as names
 from rmq.common.codes import RequestCode, ResponseCode
+from rmq.common.message import encode_properties
 from rmq.common.perm import is_readable
 from rmq.remoting.command import RemotingCommand
 from rmq.remoting.connection import Connection
 from rmq.remoting.dispatch import Dispatcher, HandlerResult
 from rmq.remoting.errors import RequestError
 from rmq.remoting.fields import optional_long, required, required_int, required_long
-from rmq.store.results import GetResult, GetStatus
+from rmq.store.results import GetResult, GetStatus, PutStatus
+from rmq.store.store import MessageInput
 
 log = logging.getLogger(__name__)
 
@@ -208,15 +214,44 @@ class PullProcessor:
             "maxOffset": str(result.max_offset),
         }
         if code == ResponseCode.SUCCESS:
-            self._ctx.stats.get.total += result.count
+            stats = self._ctx.stats
+            stats.get.total += result.count
+            key = f"{req.field('topic')}@{req.field('consumerGroup')}"
+            stats.items.add(GROUP_GET_NUMS, key, result.count)
+            stats.items.add(GROUP_GET_SIZE, key, len(result.buffer))
             return req.answer(code, result.status.name, ext, result.buffer)
         if code == ResponseCode.PULL_OFFSET_MOVED:
+            self._offset_moved_event(req, next_begin)
             log.warning(
                 "pull offset moved: group=%s topic=%s queue=%s request=%s next=%d",
                 req.field("consumerGroup"), req.field("topic"), req.field("queueId"),
                 req.field("queueOffset"), next_begin,
             )  # fmt: skip
         return req.answer(code, result.status.name, ext)
+
+    def _offset_moved_event(self, req: RemotingCommand, offset_new: int) -> None:
+        """Java's generateOffsetMovedEvent: a record in OFFSET_MOVED_EVENT (tagged and keyed
+        by the group) of every pull whose offset the broker corrected, for operators'
+        tooling to notice consumers that skipped or re-read."""
+        ctx = self._ctx
+        group = req.field("consumerGroup") or ""
+        event = {
+            "consumerGroup": group,
+            "messageQueue": {"brokerName": ctx.broker.broker_name,
+                             "queueId": int(req.field("queueId") or 0),
+                             "topic": req.field("topic") or ""},
+            "offsetNew": offset_new,
+            "offsetRequest": int(req.field("queueOffset") or 0),
+        }  # fmt: skip
+        properties = encode_properties({"TAGS": group, "KEYS": group, "DELAY": "0"})
+        message = MessageInput(names.OFFSET_MOVED_EVENT, 0, fastjson.dumps(event),
+                               properties.encode(), 0, 0, int(time.time() * 1000),
+                               ctx.store_host, ctx.store_host)  # fmt: skip
+        (result,) = ctx.store.put_nowait([message])
+        if result.status is PutStatus.PUT_OK:
+            ctx.holds.notify(names.OFFSET_MOVED_EVENT, 0, result.queue_offset + 1)
+        else:
+            log.warning("offset moved event for %s not stored: %s", group, result.status.name)
 
 
 def _physical_memory() -> int:

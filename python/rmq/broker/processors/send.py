@@ -10,6 +10,7 @@ from typing import Final
 
 from rmq.broker.context import BrokerContext
 from rmq.broker.schedule import delay_level_of
+from rmq.broker.stats_items import TOPIC_PUT_NUMS, TOPIC_PUT_SIZE
 from rmq.common import property_keys as keys
 from rmq.common import topic as names
 from rmq.common.batch import BatchDecodeError, decode_batch
@@ -421,7 +422,10 @@ class SendProcessor:
         ctx = self._ctx
         stored = [r for r in results if r.status in _STORED]
         if stored:
-            ctx.stats.put.total += len(stored)
+            stats = ctx.stats
+            stats.put.total += len(stored)
+            stats.items.add(TOPIC_PUT_NUMS, topic, len(stored))
+            stats.items.add(TOPIC_PUT_SIZE, topic, sum(r.size for r in stored))
             # Dispatch ran inside the put: held pulls on this queue can be answered now.
             ctx.holds.notify(topic, queue_id, stored[-1].queue_offset + 1)
         return self._reply(req, results, reply_queue_id)
