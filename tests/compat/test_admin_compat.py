@@ -4,17 +4,20 @@ NameServer and broker, and their outputs must have the same column headers and t
 rows once values that legitimately differ (rates, timestamps, paths) are normalised."""
 
 import asyncio
+import os
 import re
 import subprocess
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
 from rmq.client import CONSUME_FROM_FIRST_OFFSET, Message, Producer, PushConsumer
 from rmq.common import fastjson
-from tests.harness.java import mqadmin_batch
+from tests.harness.java import mqadmin, mqadmin_batch
+from tests.harness.java_client import java
 from tests.harness.pair import start_pair
 from tests.harness.processes import BIN, running_broker, running_namesrv
 from tests.harness.py_client import Inbox, fast_config
@@ -300,3 +303,188 @@ async def test_print_and_queue_commands_match_mqadmin(scenario: Cluster) -> None
         assert ours == theirs
     assert "Consume ok" in outputs[3][0]
     assert f"{group}" in outputs[5][0]
+
+
+def test_query_msg_trace_matches_mqadmin(scenario: Cluster) -> None:
+    """A Java producer with message trace on: its Pub record, found through the trace
+    topic's index, printed as mqadmin prints it."""
+    sent = java("send", scenario.namesrv, TOPIC, "traced", "1")
+    match = re.search(r"^SENT 0 SEND_OK (\S+) ", sent, re.M)
+    assert match, sent
+    msg_id = match.group(1)
+    for _ in range(50):  # the trace is sent in the background, then indexed
+        ours = rmq_admin(scenario, "queryMsgTraceById", "-i", msg_id)
+        if "Pub" in ours:
+            break
+        time.sleep(0.2)
+    ((ours, theirs),) = both(scenario, ("queryMsgTraceById", "-i", msg_id))
+    assert ours == theirs
+    assert ours.splitlines()[1].split()[:2] == ["Pub", "compat_send_traced"]
+
+
+def masked(text: str) -> str:
+    """Digits blanked and runs of spaces made one: timestamps, rates and round-trip times
+    differ run to run, and so do their widths."""
+    return re.sub(r" +", " ", re.sub(r"-?\d+(\.\d+)?", "0", text))
+
+
+async def test_status_and_traffic_commands_match_mqadmin(scenario: Cluster) -> None:
+    """Commands whose figures move between two runs (times, rates, new sends): the same
+    layout, headers and rows as mqadmin, digits aside."""
+    group = "AdminStatusG"
+    inbox = Inbox()
+    consumer = PushConsumer(group, config=fast_config(scenario.namesrv),
+                            consume_from_where=CONSUME_FROM_FIRST_OFFSET)  # fmt: skip
+    consumer.subscribe(TOPIC, "*")
+    consumer.register_message_listener(inbox)
+    async with consumer:
+        assert await inbox.wait_count(10)
+        for _ in range(100):  # the retry topic's queue joins once its route is known
+            if any(q.topic.startswith("%RETRY%") for q in consumer.rebalance.process_queues):
+                break
+            await asyncio.sleep(0.1)
+        client_id = consumer.instance.client_id
+        status, listing, stats, send_status, rt, producers = await asyncio.to_thread(
+            both, scenario,
+            ("consumerStatus", "-g", group, "-i", client_id),
+            ("consumerStatus", "-g", group),
+            ("statsAll", "-t", TOPIC),
+            ("sendMsgStatus", "-b", scenario.broker_name, "-c", "3"),
+            ("checkMsgSendRT", "-t", TOPIC, "-a", "3"),
+            ("producer", "-b", scenario.broker),
+        )  # fmt: skip
+    assert masked(status[0]) == masked(status[1])
+    assert TOPIC in status[0]
+    assert "#Consumer MQ Detail#" in status[0]
+    assert rows(listing[0])[0] == rows(listing[1])[0]
+    assert [r[1] for r in rows(listing[0])[1:2]] == [client_id]
+    assert masked(stats[0]) == masked(stats[1])
+    assert [TOPIC, group] in [r[:2] for r in rows(stats[0])[1:]]
+    for ours, theirs in (send_status, rt):
+        assert len(ours.splitlines()) == len(theirs.splitlines())
+    assert all("sendStatus=SEND_OK" in line for line in send_status[0].splitlines())
+    assert rows(rt[0])[0] == rows(rt[1])[0]
+    assert [r[:3] for r in rows(rt[0])[1:4]] == [r[:3] for r in rows(rt[1])[1:4]]
+    assert producers[0].count("producer group (") == producers[1].count("producer group (")
+
+
+def test_export_commands_match_mqadmin(scenario: Cluster, tmp_path: Path) -> None:
+    """exportMetadata/exportConfigs/exportMetrics: the files both tools write hold the same
+    JSON (export time, rates and client lists aside)."""
+    commands = []
+    for tool in ("ours", "theirs"):
+        base = str(tmp_path / tool)
+        commands.append([
+            ("exportMetadata", "-c", scenario.cluster, "-f", base),
+            ("exportMetadata", "-b", scenario.broker, "-t", "-f", base + "/b"),
+            ("exportConfigs", "-c", scenario.cluster, "-f", base),
+            ("exportMetrics", "-c", scenario.cluster, "-f", base),
+        ])  # fmt: skip
+    ours = [rmq_admin(scenario, *args) for args in commands[0]]
+    theirs = mqadmin_batch([[*args, "-n", scenario.namesrv] for args in commands[1]])
+    for mine, java_out in zip(ours, theirs, strict=True):
+        assert mine.replace("/ours/", "/x/") == java_out.replace("/theirs/", "/x/")
+
+    def load(tool: str, name: str) -> Any:
+        return fastjson.loads((tmp_path / tool / name).read_bytes())
+
+    for name in ("metadata.json", "b/topic.json", "configs.json"):
+        a, b = load("ours", name), load("theirs", name)
+        a.pop("exportTime", None), b.pop("exportTime", None)
+        a.pop("dataVersion", None), b.pop("dataVersion", None)
+        assert a == b, name
+    a, b = load("ours", "metrics.json"), load("theirs", "metrics.json")
+    assert a["evaluateReport"].keys() == b["evaluateReport"].keys()
+    for broker, report in a["evaluateReport"].items():
+        theirs_quota = b["evaluateReport"][broker]["runtimeQuota"]
+        assert report["runtimeQuota"].keys() == theirs_quota.keys()
+        assert report["runtimeQuota"]["topicSize"] == theirs_quota["topicSize"]
+        assert report["runtimeQuota"]["groupSize"] == theirs_quota["groupSize"]
+    assert a["totalData"].keys() == b["totalData"].keys()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "updateTopic",
+        "printMsgByQueue",
+        "consumeMessage",
+        "resetOffsetByTime",
+        "exportMetadata",
+        "clusterRT",
+    ],
+)
+def test_command_help_matches_mqadmin(name: str) -> None:
+    """Usage lines wrapped as commons-cli wraps them, required groups, long names with
+    Java's stray spaces. (Each mqadmin -h is its own JVM: a sample, not all 57.)"""
+    ours = subprocess.run([str(BIN / "rmq-admin"), name, "-h"], capture_output=True,
+                          text=True, timeout=30).stdout  # fmt: skip
+    assert ours == mqadmin(name, "-h").stdout
+
+
+def _first_lines(cluster: Cluster, args: list[str], until: str, env: dict[str, str] | None = None,
+                 timeout: float = 60.0) -> list[str]:  # fmt: skip
+    """Output lines of a command that runs until stopped, up to the one containing
+    ``until``; then it is stopped."""
+    command = [str(BIN / "rmq-admin"), *args, "-n", cluster.namesrv]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})  # fmt: skip
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if until in line or time.monotonic() > deadline:
+                break
+    finally:
+        proc.kill()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    return lines
+
+
+def test_long_running_commands_report(scenario: Cluster) -> None:
+    """clusterRT times sends to every broker each interval; startMonitoring logs a round of
+    backlog checks (both run until stopped, as mqadmin's do)."""
+    rt = _first_lines(scenario, ["clusterRT", "-a", "3", "-i", "1"], scenario.broker_name)
+    assert rt[0].split() == ["#Cluster", "Name", "#Broker", "Name", "#RT", "#successCount",
+                             "#failCount"]  # fmt: skip
+    row = rt[-1].split()
+    assert row[:2] == [scenario.cluster, scenario.broker_name]
+    assert row[3:] == ["3", "0"]
+    quick = {"RMQ_MONITOR_DELAY_MS": "0", "RMQ_MONITOR_INTERVAL_MS": "1000"}
+    monitor = _first_lines(scenario, ["startMonitoring"], "endRound", quick)
+    assert any("[MONITOR] =========================================beginRound" in line
+               for line in monitor)  # fmt: skip
+    assert "endRound" in monitor[-1]
+
+
+async def test_query_msg_by_id_pushes_and_resends_like_mqadmin(scenario: Cluster) -> None:
+    """queryMsgById -g -d: the consumer consumes the message again on request; -s true:
+    the message is sent again under its own message id."""
+    async with Producer("AdminAgainP", config=fast_config(scenario.namesrv)) as producer:
+        sent = await producer.send(Message(TOPIC, b"again", tags="TagAgain"))
+    group = "AdminAgainG"
+    inbox = Inbox()
+    consumer = PushConsumer(group, config=fast_config(scenario.namesrv),
+                            consume_from_where=CONSUME_FROM_FIRST_OFFSET)  # fmt: skip
+    consumer.subscribe(TOPIC, "TagAgain")
+    consumer.register_message_listener(inbox)
+    async with consumer:
+        assert await inbox.wait_count(1)
+        client_id = consumer.instance.client_id
+        ((pushed, pushed_java), (resent, resent_java)) = await asyncio.to_thread(
+            both, scenario,
+            ("queryMsgById", "-i", sent.offset_msg_id, "-g", group, "-d", client_id),
+            ("queryMsgById", "-i", sent.offset_msg_id, "-s", "true"),
+        )  # fmt: skip
+        # The listener saw it: first, once per direct consume (both tools), once per resend.
+        assert await inbox.wait_count(5)
+    assert masked(pushed) == masked(pushed_java)
+    assert "consumeResult=CR_SUCCESS" in pushed
+    head = f"prepare resend msg. originalMsgId={sent.offset_msg_id}SendResult [sendStatus=SEND_OK, "
+    for text in (resent, resent_java):
+        assert text.startswith(head + f"msgId={sent.msg_id}, ")
+    assert [m.msg_id for m in inbox.msgs] == [sent.msg_id] * 5

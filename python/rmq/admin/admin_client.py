@@ -91,6 +91,7 @@ class PullAnswer(NamedTuple):
 class AdminClient:
     def __init__(self, namesrv: list[str], timeout: float = 5.0) -> None:
         self.namesrv = namesrv
+        self.timeout = timeout
         self.remoting = RemotingClient(timeout=timeout)
 
     async def close(self) -> None:
@@ -268,6 +269,10 @@ class AdminClient:
             if addr:
                 out.append((broker.broker_name, addr))
         return out
+
+    async def broker_addrs_of(self, topic: str) -> list[str]:
+        """The address (master first) of every broker in ``topic``'s route."""
+        return [addr for _, addr in await self._route_broker_addrs(topic)]
 
     async def consumer_connection(self, group: str, addr: str | None = None) -> dict[str, Any]:
         if addr is None:

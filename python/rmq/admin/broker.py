@@ -168,7 +168,8 @@ COMMANDS = {
     ),
     "deleteExpiredCommitLog": Command(
         "deleteExpiredCommitLog", "Delete expired CommitLog files",
-        (Opt("b", "brokerAddr", True, "Broker address"), Opt("c", "cluster", True, "clustername")),
+        (Opt("b", "brokerAddr", True, "Broker address"), Opt("c", "cluster", True, "clustername"),
+         Opt("n", "namesrvAddr", True, "Name server address")),
         delete_expired_commitlog,
     ),
     "cleanUnusedTopic": Command(

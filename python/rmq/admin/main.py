@@ -11,7 +11,7 @@ from typing import Final
 
 from rmq.admin.admin_client import AdminClient, AdminError
 from rmq.admin.command import Command
-from rmq.admin.options import HELP, NAMESRV, Args, UsageError, help_text, parse
+from rmq.admin.options import HELP, NAMESRV, Args, Opt, UsageError, help_text, parse
 from rmq.admin.table import COMMANDS
 
 NAMESRV_ENV: Final = "NAMESRV_ADDR"
@@ -38,8 +38,15 @@ def _listing() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _options(command: Command) -> tuple[Opt, ...]:
+    """The shared -h and -n, unless the command words its own -n (as a few of Java's do)."""
+    if any(o.short == "n" for o in command.options):
+        return (HELP, *command.options)
+    return (HELP, NAMESRV, *command.options)
+
+
 def _help(command: Command) -> str:
-    return help_text(command.name, (HELP, NAMESRV, *command.options), command.required_groups)
+    return help_text(command.name, _options(command), command.required_groups)
 
 
 def _fail(text: str, status: int) -> int:
@@ -65,7 +72,7 @@ def run(argv: Sequence[str]) -> int:
             return _fail(text, EXIT_NOT_YET)
         return _fail(f"command {name} is not available in rmq-admin yet", EXIT_NOT_YET)
     command = _load(name, module)
-    options = (HELP, NAMESRV, *command.options)
+    options = _options(command)
     try:
         args = parse(options, rest, command.required_groups)
     except UsageError as exc:

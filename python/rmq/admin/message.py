@@ -8,14 +8,17 @@ from pathlib import Path
 from rmq.admin.admin_client import AdminClient, AdminError
 from rmq.admin.command import Command, out
 from rmq.admin.options import Args, Opt
+from rmq.admin.send_rt import send_result_text
 from rmq.admin.topic import human_ms
 from rmq.client.api import decode_messages
 from rmq.client.config import ClientConfig
 from rmq.client.errors import ClientError
 from rmq.client.message import Message, MessageExt, MessageQueue
 from rmq.client.producer import Producer
+from rmq.common import fastjson
 from rmq.common import property_keys as pk
-from rmq.common.codes import ResponseCode
+from rmq.common.codes import RequestCode, ResponseCode
+from rmq.remoting.command import request
 
 #: Where mqadmin writes each printed message's body (Java's fixed path).
 BODY_DIR = Path("/tmp/rocketmq/msgbodys")
@@ -137,9 +140,60 @@ def _decode(data: bytes, pulled: tuple[int, int] | None = None) -> list[MessageE
 
 
 async def query_by_id(args: Args, admin: AdminClient) -> None:
-    for msg_id in [m.strip() for m in args.need("i").split(",") if m.strip()]:
+    """Print each message; with -g and -d have that consumer consume it again
+    (CONSUME_MESSAGE_DIRECTLY); with -s true send it again."""
+    ids = [m.strip() for m in args.need("i").split(",") if m.strip()]
+    if args.has("g") and args.has("d"):
+        for msg_id in ids:
+            await _push_again(admin, args.need("g").strip(), args.need("d").strip(), msg_id)
+        return
+    if args.has("s"):
+        if (args.get("s") or "false").strip().lower() == "true":
+            await _send_again(admin, ids, args.get("u"))
+        return
+    for msg_id in ids:
         msgs = _decode(await admin.view_message(msg_id))
         await print_msg(admin, msgs[0] if msgs else None)
+
+
+async def _push_again(admin: AdminClient, group: str, client_id: str, msg_id: str) -> None:
+    msgs = _decode(await admin.view_message(msg_id))
+    if not msgs:
+        raise AdminError(f"no message. msgId={msg_id}")
+    header = {"consumerGroup": group, "clientId": client_id, "msgId": msg_id}
+    cmd = request(RequestCode.CONSUME_MESSAGE_DIRECTLY, header)
+    reply = await admin.call(msgs[0].store_host, cmd, timeout=admin.timeout * 3)
+    r = fastjson.loads(reply.body or b"{}")
+    out(f"ConsumeMessageDirectlyResult [order={str(bool(r.get('order'))).lower()}, "
+        f"autoCommit={str(bool(r.get('autoCommit', True))).lower()}, "
+        f"consumeResult={r.get('consumeResult')}, remark={r.get('remark')}, "
+        f"spentTimeMills={int(r.get('spentTimeMills') or 0)}]")  # fmt: skip
+
+
+async def _send_again(admin: AdminClient, ids: list[str], unit: str | None) -> None:
+    config = ClientConfig(namesrv_addr=";".join(admin.namesrv),
+                          instance_name=str(int(os.times().elapsed * 1000)),
+                          unit_name=unit.strip() if unit else None)  # fmt: skip
+    producer = Producer("ReSendMsgById", config=config)
+    await producer.start()
+    try:
+        for msg_id in ids:
+            msgs = _decode(await admin.view_message(msg_id))
+            if not msgs:
+                out(f"no message. msgId={msg_id}")
+                continue
+            old = msgs[0]
+            out(f"prepare resend msg. originalMsgId={msg_id}")
+            again = Message(old.topic, old.body)
+            again.properties.update(old.properties)
+            again.flag = old.flag
+            try:
+                result = await producer.send(again)
+            except ClientError as exc:
+                raise AdminError(str(exc)) from None
+            out(send_result_text(result))
+    finally:
+        await producer.shutdown()
 
 
 async def query_by_key(args: Args, admin: AdminClient) -> None:

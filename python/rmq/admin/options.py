@@ -111,6 +111,8 @@ def help_text(command: str, options: Sequence[Opt],
     done: set[str] = set()
     for opt in ordered:
         if opt.short in done:
+            # commons-cli still puts a separator for a group member already shown.
+            parts.append("")
             continue
         group = next((g for g in required_groups if opt.short in g), None)
         if group is not None:
@@ -129,13 +131,35 @@ def help_text(command: str, options: Sequence[Opt],
 
 
 def _wrap(head: str, parts: list[str]) -> str:
-    lines, line = [], head
-    indent = " " * (len(head) + 1)
-    for part in parts:
-        if len(line) + 1 + len(part) > HELP_WIDTH:
-            lines.append(line)
-            line = indent + part
-        else:
-            line += " " + part
-    lines.append(line)
-    return "\n".join(lines)
+    """commons-cli ``renderWrappedText``: break at the last space within the width, carry on
+    indented past "usage: "."""
+    text = " ".join([head, *parts])
+    tab = text.index(" ") + 1
+    pos = _wrap_pos(text, HELP_WIDTH)
+    if pos == -1:
+        return text.rstrip()
+    lines = [text[:pos].rstrip()]
+    while True:
+        text = " " * tab + text[pos:].strip()
+        pos = _wrap_pos(text, HELP_WIDTH)
+        if pos == -1:
+            lines.append(text)
+            return "\n".join(lines)
+        if len(text) > HELP_WIDTH and pos == tab - 1:
+            pos = HELP_WIDTH
+        lines.append(text[:pos].rstrip())
+
+
+def _wrap_pos(text: str, width: int) -> int:
+    """commons-cli ``findWrapPos`` from the start of ``text``."""
+    if width >= len(text):
+        return -1
+    pos = width
+    while pos >= 0 and text[pos] not in " \n\r":
+        pos -= 1
+    if pos > 0:
+        return pos
+    pos = width
+    while pos < len(text) and text[pos] not in " \n\r":
+        pos += 1
+    return -1 if pos == len(text) else pos

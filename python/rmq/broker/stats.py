@@ -38,6 +38,8 @@ class BrokerStats:
         self.get = Counter()
         self.started = time.time()
         self.items = StatsItems()
+        #: bytes of every stored message (putMessageSizeTotal)
+        self.put_bytes = 0
         self._day = datetime.now().date()
 
     def sample(self) -> None:

@@ -27,6 +27,11 @@ class InspectionProcessor:
         dispatcher.register(RequestCode.GET_BROKER_CONSUME_STATS, self.broker_consume_stats)
         dispatcher.register(RequestCode.GET_ALL_PRODUCER_INFO, self.producer_table)
         dispatcher.register(RequestCode.VIEW_BROKER_STATS_DATA, self.stats_data)
+        dispatcher.register(RequestCode.GET_SYSTEM_TOPIC_LIST_FROM_BROKER, self.system_topics)
+
+    def system_topics(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
+        topics = sorted(self._ctx.topics.system_topics)
+        return req.answer(body=fastjson.dumps({"topicList": topics}))
 
     def query_consume_queue(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
         ctx = self._ctx

@@ -425,7 +425,9 @@ class SendProcessor:
             stats = ctx.stats
             stats.put.total += len(stored)
             stats.items.add(TOPIC_PUT_NUMS, topic, len(stored))
-            stats.items.add(TOPIC_PUT_SIZE, topic, sum(r.size for r in stored))
+            size = sum(r.size for r in stored)
+            stats.put_bytes += size
+            stats.items.add(TOPIC_PUT_SIZE, topic, size)
             # Dispatch ran inside the put: held pulls on this queue can be answered now.
             ctx.holds.notify(topic, queue_id, stored[-1].queue_offset + 1)
         return self._reply(req, results, reply_queue_id)

@@ -256,9 +256,14 @@ public final class RmqCompat {
     }
 
     private static void send(String ns, String topic, String mode, int count) throws Exception {
-        DefaultMQProducer producer = new DefaultMQProducer("compat_send_" + mode);
+        // "traced": sync sends with message trace on (the trace lands in RMQ_SYS_TRACE_TOPIC).
+        boolean traced = mode.equals("traced");
+        DefaultMQProducer producer = new DefaultMQProducer("compat_send_" + mode, traced);
         producer.setNamesrvAddr(ns);
         producer.start();
+        if (traced) {
+            mode = "sync";
+        }
         try {
             if (mode.equals("batch")) {
                 List<Message> batch = new ArrayList<>();
