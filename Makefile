@@ -6,7 +6,7 @@ MVN_POM   := tests/compat/java/pom.xml
 COMPAT_JAR := tests/compat/java/target/rmq-compat-0.1.0.jar
 
 .PHONY: help install build build-release compat-deps fmt lint test test-rust test-python \
-        bench bench-e2e run clean
+        bench bench-e2e bench-compare bench-compare-quick run clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -54,6 +54,12 @@ test: install compat-deps lint test-rust test-python  ## install everything, lin
 
 bench: install  ## pytest-benchmark micro benchmarks
 	$(VENV)/bin/pytest bench/micro --benchmark-only -p no:randomly -o testpaths=bench
+
+bench-compare: install compat-deps  ## rmq against Apache RocketMQ, every workload, 3 repetitions (report in bench/results)
+	$(PY) -m bench.e2e.compare --full
+
+bench-compare-quick: install compat-deps  ## the same in about 10 minutes: fewer workloads, 1 repetition
+	$(PY) -m bench.e2e.compare --quick
 
 bench-e2e: install compat-deps  ## rmq against Apache RocketMQ on this machine (routes, broker send/consume)
 	$(PY) -m bench.e2e.namesrv_routes

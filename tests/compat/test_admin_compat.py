@@ -312,9 +312,11 @@ def test_query_msg_trace_matches_mqadmin(scenario: Cluster) -> None:
     match = re.search(r"^SENT 0 SEND_OK (\S+) ", sent, re.M)
     assert match, sent
     msg_id = match.group(1)
-    for _ in range(50):  # the trace is sent in the background, then indexed
-        ours = rmq_admin(scenario, "queryMsgTraceById", "-i", msg_id)
-        if "Pub" in ours:
+    # The trace is sent in the background, its topic created and routed, then indexed.
+    command = [str(BIN / "rmq-admin"), "queryMsgTraceById", "-i", msg_id, "-n", scenario.namesrv]
+    for _ in range(150):
+        probe = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        if "Pub" in probe.stdout:
             break
         time.sleep(0.2)
     ((ours, theirs),) = both(scenario, ("queryMsgTraceById", "-i", msg_id))

@@ -23,12 +23,14 @@ import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 
 /**
- * Load for bench/e2e/broker_throughput.py, shaped like rocketmq-example's benchmark Producer
- * and Consumer (which are not published to Maven Central): one producer shared by THREADS
+ * Load for bench/e2e/broker_throughput.py and compare.py, shaped like rocketmq-example's
+ * benchmark Producer and Consumer (Maven Central has those only as 4.7.0; compare.py runs them
+ * too) but measuring p99 and process CPU: one producer shared by THREADS
  * threads sending synchronously, then a push consumer reading everything back.
  *
  * <pre>
  * produce NS TOPIC THREADS SIZE SECONDS WARMUP   prints RESULT sent tps avgRtMs p99RtMs maxRtMs errors stored
+ *                                                (TOPIC%N: round robin over TOPIC-0 .. TOPIC-(N-1))
  * consume NS TOPIC GROUP EXPECTED SECONDS [SQL]   prints RESULT received tps (SQL: MessageSelector.bySql)
  * tx NS TOPIC THREADS SIZE SECONDS WARMUP        TransactionMQProducer committing every message, as
  *                                                rocketmq-example's TransactionProducer does by default;
@@ -102,14 +104,19 @@ public final class Bench {
         producer.start();
         byte[] body = new byte[size];
         Arrays.fill(body, (byte) 'm');
+        // TOPIC%N spreads the sends round robin over topics TOPIC-0 .. TOPIC-(N-1).
+        final String[] topics = topicList(topic);
+        final AtomicLong rr = new AtomicLong();
         // Route and topic creation happen before timing starts.
-        producer.send(new Message(topic, "warm", body));
+        for (String name : topics) {
+            producer.send(new Message(name, "warm", body));
+        }
         long start = System.nanoTime();
         long measureFrom = start + warmup * 1_000_000_000L;
         long end = measureFrom + seconds * 1_000_000_000L;
         Thread cpu = cpuWindow(measureFrom, end);
         AtomicLong errors = new AtomicLong();
-        AtomicLong stored = new AtomicLong(1);
+        AtomicLong stored = new AtomicLong(topics.length);
         List<long[]> perThread = new ArrayList<>();
         Thread[] workers = new Thread[threads];
         for (int t = 0; t < threads; t++) {
@@ -125,7 +132,8 @@ public final class Bench {
                         break;
                     }
                     try {
-                        Message msg = new Message(topic, "TagA", body);
+                        Message msg = new Message(topics[(int) (rr.getAndIncrement() % topics.length)],
+                            "TagA", body);
                         SendResult r = transactional ? producer.sendMessageInTransaction(msg, null)
                             : producer.send(msg);
                         long after = System.nanoTime();
@@ -168,6 +176,19 @@ public final class Bench {
         double avg = total == 0 ? 0 : sum / total / 1e6;
         System.out.printf("RESULT %d %.1f %.3f %.3f %.3f %d %d%n", total, total / (double) seconds, avg, p99, max,
             errors.get(), stored.get());
+    }
+
+    private static String[] topicList(String spec) {
+        int at = spec.lastIndexOf('%');
+        if (at < 0) {
+            return new String[] {spec};
+        }
+        int n = Integer.parseInt(spec.substring(at + 1));
+        String[] out = new String[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = spec.substring(0, at) + "-" + i;
+        }
+        return out;
     }
 
     /** CPU time of this whole process (every thread, GC and JIT included), in ns. */

@@ -1,0 +1,397 @@
+"""rmq against Apache RocketMQ 4.9.7 on this machine, one command, one report.
+
+Each system in turn (the order alternates across repetitions so drift hurts neither side):
+a NameServer + broker pair pinned to CPU 0 (Apache's broker with the 1 GiB heap its
+runbroker.sh gives a small box; rmq as installed), the load on CPU 1, the same workloads:
+
+- send-official: rocketmq-example's own benchmark Producer (4.7.0, the newest 4.x on Maven
+  Central, on the 4.9.7 client), 128 B, THREADS threads; TPS and average RT per 10 s window
+  as it prints them, the first window dropped as warm-up.
+- send-128 / send-1k: sync sends (tests/compat/java Bench.java: the same shape, with p99);
+  TPS, average/p99/max RT.
+- topics-N: sends round robin over N topics (RocketMQ's single-commitlog claim).
+- threads-N: producer concurrency scaling.
+- sync-flush-128: SYNC_FLUSH broker, 128 B sends.
+- consume: a push consumer reading back everything the send-128 workload stored.
+
+For each run: broker CPU seconds per million messages and peak RSS; for each pair: time to
+its boot line, idle RSS, store bytes per stored message. Ceilings measured in the same run:
+buffered sequential write bandwidth, fdatasync rate, loopback round trips.
+
+Output: bench/results/compare-DATE.json, .md (the table the README shows) and .png plots.
+Replication (SYNC_MASTER pair) has its own run: python -m bench.e2e.replication.
+
+Usage: python -m bench.e2e.compare [--quick | --full | --smoke] [--reps N] [--seconds S]
+       [--systems rmq,apache] [--out DIR]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.e2e.pair import Pair, java_load, rss_mib, start_pair
+from bench.e2e.store_ceilings import fdatasync_rate, seq_write_bandwidth
+from rmq.common import fastjson
+from rmq.common.codes import RequestCode
+from rmq.remoting.client import RemotingClient
+from rmq.remoting.command import request
+from tests.harness.java import JVM_FLAGS, classpath, java_env
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+SMALL = {"mappedFileSizeCommitLog": str(256 * 1024 * 1024)}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    flush: str = "ASYNC_FLUSH"
+    size: int = 128
+    threads: int = 16
+    topics: int = 1
+    official: bool = False
+    consume: bool = False
+
+
+SMOKE = (Workload("send-128"), Workload("consume", consume=True))
+QUICK = (Workload("send-official", official=True), Workload("send-128"),
+         Workload("send-1k", size=1024), Workload("topics-64", topics=64),
+         Workload("consume", consume=True))  # fmt: skip
+FULL = (*QUICK[:4], Workload("topics-1000", topics=1000), Workload("threads-1", threads=1),
+        Workload("threads-64", threads=64), QUICK[4],
+        Workload("sync-flush-128", flush="SYNC_FLUSH"))  # fmt: skip
+
+
+@dataclass
+class Result:
+    system: str
+    rep: int
+    workload: str
+    tps: float
+    avg_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    errors: int = 0
+    messages: int = 0
+    cpu_s_per_million: float = 0.0
+    peak_rss_mib: float = 0.0
+
+
+@dataclass
+class PairFacts:
+    system: str
+    rep: int
+    flush: str
+    boot_s: float
+    idle_rss_mib: float
+    store_bytes_per_msg: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def loopback_round_trips(count: int = 5000) -> float:
+    """Round trips per second of a 64-byte ping-pong over loopback TCP."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def echo() -> None:
+        conn, _ = server.accept()
+        with conn:
+            while data := conn.recv(64):
+                conn.sendall(data)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        start = time.perf_counter()
+        for _ in range(count):
+            client.sendall(b"x" * 64)
+            got = 0
+            while got < 64:
+                got += len(client.recv(64 - got))
+        took = time.perf_counter() - start
+    thread.join(5)
+    server.close()
+    return count / took
+
+
+_WINDOW = re.compile(r"Send TPS: (\d+) Max RT: (\d+) Average RT:\s+([\d.]+) Send Failed: (\d+)")
+
+
+def official_producer(namesrv: str, size: int, threads: int, seconds: float) -> dict[str, float]:
+    """rocketmq-example's benchmark Producer on CPU 1 for ``seconds``; it prints one line
+    per 10 s window and runs until stopped."""
+    command = ["taskset", "-c", "1", "java", *JVM_FLAGS, "-cp", classpath(),
+               "org.apache.rocketmq.example.benchmark.Producer", "-n", namesrv,
+               "-t", "BenchOfficial", "-w", str(threads), "-s", str(size)]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-official-") as home:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=java_env(Path(home)))  # fmt: skip
+        try:
+            time.sleep(seconds)
+        finally:
+            proc.kill()
+            out = proc.communicate()[0]
+    windows = [m.groups() for m in _WINDOW.finditer(out)]
+    measured = windows[1:] or windows  # the first window holds the JVM's warm-up
+    if not measured:
+        raise RuntimeError(f"the official Producer printed no window: {out[-1500:]}")
+    return {
+        "tps": statistics.median(float(w[0]) for w in measured),
+        "avg_ms": statistics.median(float(w[2]) for w in measured),
+        "max_ms": max(float(w[1]) for w in measured),
+        "errors": sum(int(w[3]) for w in measured),
+        "messages": sum(float(w[0]) * 10 for w in windows),
+    }
+
+
+def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
+                 stored_by_send: dict[str, int]) -> Result:  # fmt: skip
+    pid = pair.procs["broker"].pid
+    cpu0 = cpu_seconds(pid)
+    values: dict[str, float] = {}
+    if w.official:
+        values = official_producer(pair.namesrv, w.size, w.threads, seconds + warmup + 10)
+        messages = int(values.pop("messages"))
+    elif w.consume:
+        expected = stored_by_send.get("send-128", 0)
+        got, tps = java_load("consume", pair.namesrv, "Bench-send-128", "bench_consume_back",
+                             str(expected), "120", timeout=240)  # fmt: skip
+        values = {"tps": float(tps)}
+        messages = int(got)
+    else:
+        topic = f"Bench-{w.name}" + (f"%{w.topics}" if w.topics > 1 else "")
+        sent, tps, avg, p99, peak, errors, stored = java_load(
+            "produce", pair.namesrv, topic, str(w.threads), str(w.size), str(seconds),
+            str(warmup), timeout=seconds + warmup + 180,
+        )  # fmt: skip
+        del sent
+        values = {"tps": float(tps), "avg_ms": float(avg), "p99_ms": float(p99),
+                  "max_ms": float(peak), "errors": float(errors)}  # fmt: skip
+        messages = int(stored)
+        stored_by_send[w.name] = messages
+    cpu = cpu_seconds(pid) - cpu0
+    return Result(
+        pair.system, 0, w.name, values["tps"], values.get("avg_ms", 0.0),
+        values.get("p99_ms", 0.0), values.get("max_ms", 0.0), int(values.get("errors", 0)),
+        messages, cpu / max(messages, 1) * 1e6, peak_rss_mib(pid),
+    )  # fmt: skip
+
+
+def written_bytes(addr: str) -> int:
+    """The broker's commitlog max offset: bytes stored (segment files are preallocated)."""
+
+    async def ask() -> int:
+        remoting = RemotingClient(timeout=10.0)
+        try:
+            reply = await remoting.invoke(addr, request(RequestCode.GET_BROKER_RUNTIME_INFO))
+            return int(fastjson.loads(reply.body or b"{}")["table"]["commitLogMaxOffset"])
+        finally:
+            await remoting.close()
+
+    return asyncio.run(ask())
+
+
+def run_system(system: str, rep: int, workloads: tuple[Workload, ...], args: argparse.Namespace
+               ) -> tuple[list[Result], list[PairFacts]]:  # fmt: skip
+    results, facts = [], []
+    for flush in sorted({w.flush for w in workloads}):
+        with tempfile.TemporaryDirectory(prefix=f"bench-compare-{system}-") as tmp:
+            home = Path(tmp)
+            pair = start_pair(system, home, flush, SMALL, pin=not args.smoke)
+            try:
+                time.sleep(2)  # settle before the idle reading
+                fact = PairFacts(system, rep, flush, pair.boot_s,
+                                 rss_mib(pair.procs["broker"].pid))  # fmt: skip
+                stored: dict[str, int] = {}
+                for w in (w for w in workloads if w.flush == flush):
+                    result = run_workload(pair, w, args.seconds, args.warmup, stored)
+                    result.rep = rep
+                    print(f"  {system} {w.name}: {result.tps:,.0f}/s", flush=True)
+                    results.append(result)
+                total = sum(stored.values())
+                if total:
+                    fact.store_bytes_per_msg = written_bytes(pair.broker_addr) / total
+                facts.append(fact)
+            finally:
+                pair.stop()
+    return results, facts
+
+
+def summarize(results: list[Result], facts: list[PairFacts], systems: list[str]
+              ) -> dict[str, Any]:  # fmt: skip
+    def stats(values: list[float]) -> dict[str, float]:
+        if not values:
+            return {}
+        return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+    table: dict[str, Any] = {}
+    for name in dict.fromkeys(r.workload for r in results):
+        row: dict[str, Any] = {}
+        for system in systems:
+            runs = [r for r in results if r.workload == name and r.system == system]
+            row[system] = {key: stats([getattr(r, key) for r in runs])
+                           for key in ("tps", "avg_ms", "p99_ms", "max_ms", "cpu_s_per_million",
+                                       "peak_rss_mib")}  # fmt: skip
+        if len(systems) == 2 and all(row[s]["tps"] for s in systems):
+            a, b = (row[s] for s in systems)
+            row["ratio"] = {k: a[k]["median"] / b[k]["median"] if b[k]["median"] else None
+                            for k in ("tps", "p99_ms", "cpu_s_per_million")}  # fmt: skip
+        table[name] = row
+    pairs = {system: {key: stats([getattr(f, key) for f in facts if f.system == system])
+                      for key in ("boot_s", "idle_rss_mib", "store_bytes_per_msg")}
+             for system in systems}  # fmt: skip
+    return {"workloads": table, "pairs": pairs}
+
+
+def markdown(summary: dict[str, Any], systems: list[str], ceilings: dict[str, float],
+             when: str) -> str:  # fmt: skip
+    a = systems[0]
+    b = systems[1] if len(systems) > 1 else None
+    head = f"| workload | {a} TPS | " + (f"{b} TPS | {a}/{b} | " if b else "")
+    head += f"{a} p99 ms | " + (f"{b} p99 ms | " if b else "")
+    head += f"{a} CPU s/M msgs | " + (f"{b} CPU s/M msgs |" if b else "")
+    lines = [f"Measured {when} on {platform.node()} ({os.cpu_count()} cores); medians of "
+             "repetitions. Ceilings: "
+             + ", ".join(f"{k} {v:,.0f}" for k, v in ceilings.items()), "", head,
+             "|" + "---|" * (head.count("|") - 1)]  # fmt: skip
+
+    def med(row: dict[str, Any], system: str, key: str) -> str:
+        value = row.get(system, {}).get(key, {}).get("median")
+        return "-" if not value else f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+    for name, row in summary["workloads"].items():
+        cells = [name, med(row, a, "tps")]
+        if b:
+            ratio = (row.get("ratio") or {}).get("tps")
+            cells += [med(row, b, "tps"), f"{ratio:.2f}" if ratio else "-"]
+        cells.append(med(row, a, "p99_ms"))
+        if b:
+            cells.append(med(row, b, "p99_ms"))
+        cells.append(med(row, a, "cpu_s_per_million"))
+        if b:
+            cells.append(med(row, b, "cpu_s_per_million"))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| pair | boot s | idle RSS MiB | store bytes/msg |", "|---|---|---|---|"]
+    for system, p in summary["pairs"].items():
+        cells = [system] + [f"{p[k]['median']:.2f}" if p.get(k) else "-"
+                            for k in ("boot_s", "idle_rss_mib", "store_bytes_per_msg")]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(summary: dict[str, Any], systems: list[str], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = list(summary["workloads"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.8 / max(len(systems), 1)
+    for i, system in enumerate(systems):
+        for ax, key, label in ((axes[0], "tps", "messages/s"), (axes[1], "p99_ms", "p99 ms")):
+            values = [summary["workloads"][n].get(system, {}).get(key, {}).get("median") or 0
+                      for n in names]  # fmt: skip
+            ax.bar([x + i * width for x in range(len(names))], values, width, label=system)
+            ax.set_ylabel(label)
+    for ax in axes:
+        ax.set_xticks([x + width * (len(systems) - 1) / 2 for x in range(len(names))])
+        ax.set_xticklabels(names, rotation=30, ha="right")
+        ax.legend()
+    axes[0].set_title("throughput (median)")
+    axes[1].set_title("send p99 latency (median)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser()
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="the default: about 10 minutes")
+    mode.add_argument("--full", action="store_true")
+    mode.add_argument("--smoke", action="store_true", help="seconds, rmq only: the test suite's")
+    parser.add_argument("--reps", type=int)
+    parser.add_argument("--seconds", type=int)
+    parser.add_argument("--warmup", type=int)
+    parser.add_argument("--systems")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    workloads = SMOKE if args.smoke else FULL if args.full else QUICK
+    args.reps = args.reps or (1 if args.smoke else 3 if args.full else 1)
+    args.seconds = args.seconds or (1 if args.smoke else 15 if args.full else 8)
+    args.warmup = args.warmup if args.warmup is not None else (0 if args.smoke else 3)
+    systems = (args.systems or ("rmq" if args.smoke else "rmq,apache")).split(",")
+    when = time.strftime("%Y-%m-%d %H:%M")
+    with tempfile.TemporaryDirectory() as probe:
+        ceilings = {
+            "seq_write_MB_s": seq_write_bandwidth(probe, (64 if args.smoke else 512) << 20),
+            "fdatasync_per_s": fdatasync_rate(probe, 0.5 if args.smoke else 3.0),
+            "loopback_rtt_per_s": loopback_round_trips(500 if args.smoke else 20000),
+        }
+    print(f"ceilings: {ceilings}", flush=True)
+    results: list[Result] = []
+    facts: list[PairFacts] = []
+    for rep in range(args.reps):
+        order = systems if rep % 2 == 0 else systems[::-1]
+        for system in order:
+            r, f = run_system(system, rep, workloads, args)
+            results += r
+            facts += f
+    summary = summarize(results, facts, systems)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem: Path = args.out / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
+    machine = {"nproc": os.cpu_count(), "platform": platform.platform(),
+               "mem_total_kib": _mem_total_kib(), **ceilings}  # fmt: skip
+    settings = {"reps": args.reps, "seconds": args.seconds, "warmup": args.warmup,
+                "workloads": [asdict(w) for w in workloads], "systems": systems,
+                "apache_heap": "-Xms1g -Xmx1g (runbroker.sh on a small box)",
+                "pinning": "broker and NameServer on CPU 0, load on CPU 1"}  # fmt: skip
+    stem.with_suffix(".json").write_text(json.dumps({
+        "date": when, "machine": machine, "settings": settings, "summary": summary,
+        "runs": [asdict(r) for r in results], "pairs": [asdict(f) for f in facts],
+    }, indent=2))  # fmt: skip
+    stem.with_suffix(".md").write_text(markdown(summary, systems, ceilings, when))
+    plotted = plot(summary, systems, stem.with_suffix(".png"))
+    print(stem.with_suffix(".md").read_text())
+    print(f"{stem}.json" + (f", {stem}.png" if plotted else " (no matplotlib: no plot)"))
+    return stem
+
+
+def _mem_total_kib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1])
+    return 0
+
+
+if __name__ == "__main__":
+    main()
