@@ -13,6 +13,7 @@ runbroker.sh gives a small box; rmq as installed), the load on CPU 1, the same w
 - threads-N: producer concurrency scaling.
 - sync-flush-128: SYNC_FLUSH broker, 128 B sends.
 - consume: a push consumer reading back everything the send-128 workload stored.
+- send+consume: sends while a push consumer reads the same topic (both rates recorded).
 
 For each run: broker CPU seconds per million messages and peak RSS; for each pair: time to
 its boot line, idle RSS, store bytes per stored message. Ceilings measured in the same run:
@@ -63,14 +64,17 @@ class Workload:
     topics: int = 1
     official: bool = False
     consume: bool = False
+    #: a push consumer reads the topic while it is being written
+    mixed: bool = False
 
 
-SMOKE = (Workload("send-128"), Workload("consume", consume=True))
+SMOKE = (Workload("send-128"), Workload("consume", consume=True),
+         Workload("send+consume", mixed=True))  # fmt: skip
 QUICK = (Workload("send-official", official=True), Workload("send-128"),
          Workload("send-1k", size=1024), Workload("topics-64", topics=64),
-         Workload("consume", consume=True))  # fmt: skip
+         Workload("consume", consume=True), Workload("send+consume", mixed=True))  # fmt: skip
 FULL = (*QUICK[:4], Workload("topics-1000", topics=1000), Workload("threads-1", threads=1),
-        Workload("threads-64", threads=64), QUICK[4],
+        Workload("threads-64", threads=64), *QUICK[4:],
         Workload("sync-flush-128", flush="SYNC_FLUSH"))  # fmt: skip
 
 
@@ -87,6 +91,8 @@ class Result:
     messages: int = 0
     cpu_s_per_million: float = 0.0
     peak_rss_mib: float = 0.0
+    #: send+consume: the consumer's rate while the producer runs (``tps`` is the producer's)
+    consume_tps: float = 0.0
 
 
 @dataclass
@@ -184,7 +190,15 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
         values = {"tps": float(tps)}
         messages = int(got)
     else:
-        topic = f"Bench-{w.name}" + (f"%{w.topics}" if w.topics > 1 else "")
+        base = "Bench-" + re.sub(r"[^A-Za-z0-9_-]", "-", w.name)
+        topic = base + (f"%{w.topics}" if w.topics > 1 else "")
+        reader: threading.Thread | None = None
+        consumed: list[str] = []
+        if w.mixed:
+            reader = threading.Thread(target=lambda: consumed.extend(java_load(
+                "consume", pair.namesrv, base, "bench_mixed", str(10**12),
+                str(seconds + warmup + 5), timeout=seconds + warmup + 120)))  # fmt: skip
+            reader.start()
         sent, tps, avg, p99, peak, errors, stored = java_load(
             "produce", pair.namesrv, topic, str(w.threads), str(w.size), str(seconds),
             str(warmup), timeout=seconds + warmup + 180,
@@ -193,12 +207,18 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
         values = {"tps": float(tps), "avg_ms": float(avg), "p99_ms": float(p99),
                   "max_ms": float(peak), "errors": float(errors)}  # fmt: skip
         messages = int(stored)
+        if reader is not None:
+            reader.join()
+            if consumed:
+                values["consume_tps"] = float(consumed[1])
+                messages += int(consumed[0])
         stored_by_send[w.name] = messages
     cpu = cpu_seconds(pid) - cpu0
     return Result(
         pair.system, 0, w.name, values["tps"], values.get("avg_ms", 0.0),
         values.get("p99_ms", 0.0), values.get("max_ms", 0.0), int(values.get("errors", 0)),
         messages, cpu / max(messages, 1) * 1e6, peak_rss_mib(pid),
+        values.get("consume_tps", 0.0),
     )  # fmt: skip
 
 
@@ -256,7 +276,7 @@ def summarize(results: list[Result], facts: list[PairFacts], systems: list[str]
             runs = [r for r in results if r.workload == name and r.system == system]
             row[system] = {key: stats([getattr(r, key) for r in runs])
                            for key in ("tps", "avg_ms", "p99_ms", "max_ms", "cpu_s_per_million",
-                                       "peak_rss_mib")}  # fmt: skip
+                                       "peak_rss_mib", "consume_tps")}  # fmt: skip
         if len(systems) == 2 and all(row[s]["tps"] for s in systems):
             a, b = (row[s] for s in systems)
             row["ratio"] = {k: a[k]["median"] / b[k]["median"] if b[k]["median"] else None
@@ -296,6 +316,11 @@ def markdown(summary: dict[str, Any], systems: list[str], ceilings: dict[str, fl
         if b:
             cells.append(med(row, b, "cpu_s_per_million"))
         lines.append("| " + " | ".join(cells) + " |")
+    for name, row in summary["workloads"].items():
+        rates = [f"{s_} {med(row, s_, 'consume_tps')}/s" for s_ in systems
+                 if row.get(s_, {}).get("consume_tps", {}).get("median")]  # fmt: skip
+        if rates:
+            lines.append(f"\n{name}: the consumer read meanwhile at " + ", ".join(rates) + ".")
     lines += ["", "| pair | boot s | idle RSS MiB | store bytes/msg |", "|---|---|---|---|"]
     for system, p in summary["pairs"].items():
         cells = [system] + [f"{p[k]['median']:.2f}" if p.get(k) else "-"

@@ -17,7 +17,8 @@ def test_compare_smoke_writes_json_markdown_and_plot(tmp_path: Path) -> None:
     assert report["machine"]["nproc"] >= 1
     assert report["machine"]["seq_write_MB_s"] > 0
     rows = report["summary"]["workloads"]
-    assert set(rows) == {"send-128", "consume"}
+    assert set(rows) == {"send-128", "consume", "send+consume"}
+    assert rows["send+consume"]["rmq"]["consume_tps"]["median"] > 0
     send = rows["send-128"]["rmq"]
     assert send["tps"]["median"] > 0
     assert send["p99_ms"]["median"] > 0
