@@ -14,6 +14,8 @@ runbroker.sh gives a small box; rmq as installed), the load on CPU 1, the same w
 - sync-flush-128: SYNC_FLUSH broker, 128 B sends.
 - consume: a push consumer reading back everything the send-128 workload stored.
 - send+consume: sends while a push consumer reads the same topic (both rates recorded).
+- tx-official (full): rocketmq-example's TransactionProducer, 128 B, every half committed.
+- backlog-1g (full): 1 GiB of 1 KiB messages written, then a push consumer's rate reading it.
 
 For each run: broker CPU seconds per million messages and peak RSS; for each pair: time to
 its boot line, idle RSS, store bytes per stored message. Ceilings measured in the same run:
@@ -63,9 +65,12 @@ class Workload:
     threads: int = 16
     topics: int = 1
     official: bool = False
+    transactional: bool = False
     consume: bool = False
     #: a push consumer reads the topic while it is being written
     mixed: bool = False
+    #: bytes written first (sync sends, 32 threads), then consumed: the rate is the consumer's
+    backlog: int = 0
 
 
 SMOKE = (Workload("send-128"), Workload("consume", consume=True),
@@ -75,6 +80,8 @@ QUICK = (Workload("send-official", official=True), Workload("send-128"),
          Workload("consume", consume=True), Workload("send+consume", mixed=True))  # fmt: skip
 FULL = (*QUICK[:4], Workload("topics-1000", topics=1000), Workload("threads-1", threads=1),
         Workload("threads-64", threads=64), *QUICK[4:],
+        Workload("backlog-1g", size=1024, backlog=1 << 30),
+        Workload("tx-official", official=True, transactional=True),
         Workload("sync-flush-128", flush="SYNC_FLUSH"))  # fmt: skip
 
 
@@ -146,14 +153,19 @@ def loopback_round_trips(count: int = 5000) -> float:
 
 
 _WINDOW = re.compile(r"Send TPS: (\d+) Max RT: (\d+) Average RT:\s+([\d.]+) Send Failed: (\d+)")
+_TX_WINDOW = re.compile(
+    r"Send TPS:\s*(\d+) Max RT:\s*(\d+) AVG RT:\s*([\d.]+|NaN) Send Failed: (\d+)"
+)
 
 
-def official_producer(namesrv: str, size: int, threads: int, seconds: float) -> dict[str, float]:
-    """rocketmq-example's benchmark Producer on CPU 1 for ``seconds``; it prints one line
-    per 10 s window and runs until stopped."""
+def official_producer(namesrv: str, size: int, threads: int, seconds: float,
+                      transactional: bool = False) -> dict[str, float]:  # fmt: skip
+    """rocketmq-example's benchmark Producer (or TransactionProducer: half message + commit)
+    on CPU 1 for ``seconds``; it prints one line per 10 s window and runs until stopped."""
+    tool = "TransactionProducer" if transactional else "Producer"
     command = ["taskset", "-c", "1", "java", *JVM_FLAGS, "-cp", classpath(),
-               "org.apache.rocketmq.example.benchmark.Producer", "-n", namesrv,
-               "-t", "BenchOfficial", "-w", str(threads), "-s", str(size)]  # fmt: skip
+               f"org.apache.rocketmq.example.benchmark.{tool}", "-n", namesrv,
+               "-t", f"BenchOfficial{tool}", "-w", str(threads), "-s", str(size)]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-official-") as home:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, env=java_env(Path(home)))  # fmt: skip
@@ -162,7 +174,8 @@ def official_producer(namesrv: str, size: int, threads: int, seconds: float) -> 
         finally:
             proc.kill()
             out = proc.communicate()[0]
-    windows = [m.groups() for m in _WINDOW.finditer(out)]
+    pattern = _TX_WINDOW if transactional else _WINDOW
+    windows = [m.groups() for m in pattern.finditer(out) if m.group(3) != "NaN"]
     measured = windows[1:] or windows  # the first window holds the JVM's warm-up
     if not measured:
         raise RuntimeError(f"the official Producer printed no window: {out[-1500:]}")
@@ -181,8 +194,17 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
     cpu0 = cpu_seconds(pid)
     values: dict[str, float] = {}
     if w.official:
-        values = official_producer(pair.namesrv, w.size, w.threads, seconds + warmup + 10)
+        values = official_producer(pair.namesrv, w.size, w.threads, seconds + warmup + 10,
+                                   w.transactional)  # fmt: skip
         messages = int(values.pop("messages"))
+    elif w.backlog:
+        count = w.backlog // (w.size + 200)  # body plus a record's header and properties
+        sent, errors = java_load("props", pair.namesrv, "Bench-backlog", str(count), "32",
+                                 str(w.size), "0", timeout=3600)  # fmt: skip
+        got, tps = java_load("consume", pair.namesrv, "Bench-backlog", "bench_backlog",
+                             sent, "1800", timeout=3600)  # fmt: skip
+        values = {"tps": float(tps), "errors": float(errors)}
+        messages = int(sent) + int(got)
     elif w.consume:
         expected = stored_by_send.get("send-128", 0)
         got, tps = java_load("consume", pair.namesrv, "Bench-send-128", "bench_consume_back",
