@@ -8,7 +8,7 @@ from typing import Any
 from rmq.admin.admin_client import AdminClient, AdminError
 from rmq.admin.command import Command, out
 from rmq.admin.options import Args, Opt
-from rmq.admin.stats import _stats, _sum_24h
+from rmq.admin.stats import broker_stats, sum_24h
 from rmq.common import fastjson
 from rmq.common.codes import RequestCode
 from rmq.common.version import CURRENT_VERSION
@@ -168,8 +168,8 @@ async def export_metrics(args: Args, admin: AdminClient) -> None:
         config = await admin.broker_config(addr)
         groups = (await user_groups(admin, addr))["subscriptionGroupTable"]
         topics = (await user_topics(admin, addr, False))["topicConfigTable"]
-        trans = await _stats(admin, addr, "TOPIC_PUT_NUMS", "RMQ_SYS_TRANS_HALF_TOPIC")
-        sched = await _stats(admin, addr, "TOPIC_PUT_NUMS", "SCHEDULE_TOPIC_XXXX")
+        trans = await broker_stats(admin, addr, "TOPIC_PUT_NUMS", "RMQ_SYS_TRANS_HALF_TOPIC")
+        sched = await broker_stats(admin, addr, "TOPIC_PUT_NUMS", "SCHEDULE_TOPIC_XXXX")
         tps = {
             "normalInTps": _first_rate(kv.get("putTps")),
             "normalOutTps": _first_rate(kv.get("getTransferedTps")),
@@ -181,8 +181,8 @@ async def export_metrics(args: Args, admin: AdminClient) -> None:
             - int(kv.get("msgPutTotalYesterdayMorning", 0)),
             "normalOneDayOutNum": int(kv.get("msgGetTotalTodayMorning", 0))
             - int(kv.get("msgGetTotalYesterdayMorning", 0)),
-            "transOneDayInNum": _sum_24h(trans) if trans else 0,
-            "scheduleOneDayInNum": _sum_24h(sched) if sched else 0,
+            "transOneDayInNum": sum_24h(trans) if trans else 0,
+            "scheduleOneDayInNum": sum_24h(sched) if sched else 0,
         }
         for key, value in zip(total_tps, tps.values(), strict=True):
             total_tps[key] += value

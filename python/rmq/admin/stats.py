@@ -27,7 +27,7 @@ LOG_PREFIX = "[MONITOR] "
 LOG_NOTIFY = LOG_PREFIX + " [NOTIFY] "
 
 
-async def _stats(admin: AdminClient, addr: str, name: str, key: str) -> dict[str, Any] | None:
+async def broker_stats(admin: AdminClient, addr: str, name: str, key: str) -> dict[str, Any] | None:
     header = {"statsName": name, "statsKey": key}
     try:
         reply = await admin.call(addr, request(RequestCode.VIEW_BROKER_STATS_DATA, header))
@@ -37,7 +37,7 @@ async def _stats(admin: AdminClient, addr: str, name: str, key: str) -> dict[str
     return data
 
 
-def _sum_24h(data: dict[str, Any]) -> int:
+def sum_24h(data: dict[str, Any]) -> int:
     """Java ``compute24HourSum``: the day's sum, else the hour's, else the minute's."""
     for window in ("statsDay", "statsHour", "statsMinute"):
         total = int((data.get(window) or {}).get("sum", 0))
@@ -51,10 +51,10 @@ async def _topic_rows(admin: AdminClient, topic: str, active_only: bool) -> None
     masters = [b.master_addr for b in route.brokers if b.master_addr]
     in_tps, in_today = 0.0, 0
     for addr in masters:
-        data = await _stats(admin, addr, "TOPIC_PUT_NUMS", topic)
+        data = await broker_stats(admin, addr, "TOPIC_PUT_NUMS", topic)
         if data is not None:
             in_tps += float((data.get("statsMinute") or {}).get("tps", 0.0))
-            in_today += _sum_24h(data)
+            in_today += sum_24h(data)
     try:
         found = await admin.consumer_groups_of(topic)
     except AdminError:
@@ -68,10 +68,10 @@ async def _topic_rows(admin: AdminClient, topic: str, active_only: bool) -> None
     for group in groups:
         out_tps, out_today = 0.0, 0
         for addr in masters:
-            data = await _stats(admin, addr, "GROUP_GET_NUMS", f"{topic}@{group}")
+            data = await broker_stats(admin, addr, "GROUP_GET_NUMS", f"{topic}@{group}")
             if data is not None:
                 out_tps += float((data.get("statsMinute") or {}).get("tps", 0.0))
-                out_today += _sum_24h(data)
+                out_today += sum_24h(data)
         accumulate = 0
         try:
             table, _ = await admin.consume_stats(group, topic)
