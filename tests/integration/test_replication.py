@@ -300,8 +300,18 @@ async def test_slave_ahead_of_a_wiped_master_is_refused(tmp_path: Path) -> None:
                 return "diverged" in c.master.log_tail("broker.log", 200)
 
             await wait_until(refused, "the master never refused the slave")
-            # New messages on the master never land on top of the slave's other history.
-            assert await send_many(client, c.master.addr, 5) == [ResponseCode.SUCCESS] * 5
+            # New messages on the master never land on top of the slave's other history,
+            # not even once the master's log grows past the slave's end and it restarts.
+            assert await send_many(client, c.master.addr, 40) == [ResponseCode.SUCCESS] * 40
+            assert await max_offset(client, c.master.addr) > ahead
+            before = c.master.log_tail("broker.log", 100_000).count("diverged")
+            c.master.stop()
+            c.start_master()
+
+            async def refused_again() -> bool:
+                return c.master.log_tail("broker.log", 100_000).count("diverged") > before
+
+            await wait_until(refused_again, "the restarted master forgot the diverged slave")
             await asyncio.sleep(1.5)
             assert await max_offset(client, c.slave.addr) == ahead
         finally:

@@ -194,7 +194,8 @@ class BrokerApp:
             await slave.start()
             self._every(SYNC_PERIOD_SECONDS, sync.sync_all, first=FIRST_SYNC_SECONDS)
             return
-        master = ctx.ha_master = HAMaster(ctx.store, self.store_config)
+        master = ctx.ha_master = HAMaster(ctx.store, self.store_config,
+                                          self.config_dir / "haDivergedSlaves.json")  # fmt: skip
         await master.start(self.server_config.bind_address, self.store_config.ha_listen_port)
         if role is BrokerRole.SYNC_MASTER:
             ctx.store.replica = master

@@ -7,9 +7,12 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from rmq.broker.ha.wire import REPORT, TRANSFER_HEADER
+from rmq.common import fastjson
+from rmq.common.atomic_file import write_atomically
 from rmq.config.store import MessageStoreConfig
 from rmq.store.offset_waiters import OffsetWaiters
 from rmq.store.store import MessageStore
@@ -29,7 +32,8 @@ class SlaveStatus:
 
 
 class HAMaster:
-    def __init__(self, store: MessageStore, config: MessageStoreConfig) -> None:
+    def __init__(self, store: MessageStore, config: MessageStoreConfig,
+                 diverged_file: Path | None = None) -> None:  # fmt: skip
         self._store = store
         self._config = config
         self._server: asyncio.Server | None = None
@@ -40,8 +44,28 @@ class HAMaster:
         self._waiters = OffsetWaiters()
         # Offsets that slaves asked for while beyond this master's log: their logs hold
         # messages this master lost, and bytes appended there later would interleave two
-        # histories, so such a slave is refused for as long as this master runs.
-        self.diverged: set[int] = set()
+        # histories, so such a slave stays refused, across restarts of this master too.
+        self._diverged_file = diverged_file
+        self.diverged: set[int] = self._load_diverged()
+
+    def _load_diverged(self) -> set[int]:
+        if self._diverged_file is None or not self._diverged_file.exists():
+            return set()
+        try:
+            return {int(o) for o in fastjson.loads(self._diverged_file.read_bytes())}
+        except (ValueError, TypeError) as exc:
+            log.error("HA: %s is unreadable (%s); starting without its refusals",
+                      self._diverged_file, exc)  # fmt: skip
+            return set()
+
+    def refuse(self, offset: int) -> None:
+        """Remember a diverged slave's offset (on disk when this master has a file)."""
+        if offset in self.diverged:
+            return
+        self.diverged.add(offset)
+        if self._diverged_file is not None:
+            self._diverged_file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self._diverged_file, fastjson.dumps(sorted(self.diverged)))
 
     @property
     def port(self) -> int:
@@ -190,7 +214,7 @@ class SlaveConnection:
             max_offset = self._store.commitlog_offsets()[1]
             if self.request_offset < 0:
                 if offset > max_offset or offset in self._master.diverged:
-                    self._master.diverged.add(offset)
+                    self._master.refuse(offset)
                     log.error(
                         "HA: slave %s asks for commitlog offset %d but this master's log ends "
                         "at %d: the slave holds messages this master does not (its log has "
