@@ -219,7 +219,9 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
         if w.mixed:
             reader = threading.Thread(target=lambda: consumed.extend(java_load(
                 "consume", pair.namesrv, base, "bench_mixed", str(10**12),
-                str(seconds + warmup + 5), timeout=seconds + warmup + 120)))  # fmt: skip
+                # It reads until this runs out: room for a JVM start and a first rebalance
+                # on a loaded box even when the sends last a second.
+                str(max(seconds + warmup + 5, 20)), timeout=seconds + warmup + 120)))  # fmt: skip
             reader.start()
         sent, tps, avg, p99, peak, errors, stored = java_load(
             "produce", pair.namesrv, topic, str(w.threads), str(w.size), str(seconds),
