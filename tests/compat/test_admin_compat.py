@@ -273,15 +273,21 @@ async def test_message_commands_match_mqadmin(scenario: Cluster) -> None:
     assert [r[:3] for r in sent_rows[0][1:]] == [r[:3] for r in sent_rows[1][1:]]
 
 
+def inbox_consumer(cluster: Cluster, group: str, expression: str) -> tuple[PushConsumer, Inbox]:
+    """A push consumer of TOPIC from its first offset, collecting into an Inbox."""
+    inbox = Inbox()
+    consumer = PushConsumer(group, config=fast_config(cluster.namesrv),
+                            consume_from_where=CONSUME_FROM_FIRST_OFFSET)  # fmt: skip
+    consumer.subscribe(TOPIC, expression)
+    consumer.register_message_listener(inbox)
+    return consumer, inbox
+
+
 async def test_print_and_queue_commands_match_mqadmin(scenario: Cluster) -> None:
     """Commands that print messages as Java's MessageExt.toString() and raw queue data:
     byte for byte what mqadmin prints against the same broker."""
     group = "AdminPrintG"
-    inbox = Inbox()
-    consumer = PushConsumer(group, config=fast_config(scenario.namesrv),
-                            consume_from_where=CONSUME_FROM_FIRST_OFFSET)  # fmt: skip
-    consumer.subscribe(TOPIC, "*")
-    consumer.register_message_listener(inbox)
+    consumer, inbox = inbox_consumer(scenario, group, "*")
     async with consumer:
         assert await inbox.wait_count(10)
     outputs = await asyncio.to_thread(
@@ -334,11 +340,7 @@ async def test_status_and_traffic_commands_match_mqadmin(scenario: Cluster) -> N
     """Commands whose figures move between two runs (times, rates, new sends): the same
     layout, headers and rows as mqadmin, digits aside."""
     group = "AdminStatusG"
-    inbox = Inbox()
-    consumer = PushConsumer(group, config=fast_config(scenario.namesrv),
-                            consume_from_where=CONSUME_FROM_FIRST_OFFSET)  # fmt: skip
-    consumer.subscribe(TOPIC, "*")
-    consumer.register_message_listener(inbox)
+    consumer, inbox = inbox_consumer(scenario, group, "*")
     async with consumer:
         assert await inbox.wait_count(10)
         for _ in range(100):  # the retry topic's queue joins once its route is known
@@ -469,11 +471,7 @@ async def test_query_msg_by_id_pushes_and_resends_like_mqadmin(scenario: Cluster
     async with Producer("AdminAgainP", config=fast_config(scenario.namesrv)) as producer:
         sent = await producer.send(Message(TOPIC, b"again", tags="TagAgain"))
     group = "AdminAgainG"
-    inbox = Inbox()
-    consumer = PushConsumer(group, config=fast_config(scenario.namesrv),
-                            consume_from_where=CONSUME_FROM_FIRST_OFFSET)  # fmt: skip
-    consumer.subscribe(TOPIC, "TagAgain")
-    consumer.register_message_listener(inbox)
+    consumer, inbox = inbox_consumer(scenario, group, "TagAgain")
     async with consumer:
         assert await inbox.wait_count(1)
         client_id = consumer.instance.client_id
