@@ -6,6 +6,7 @@ __all__ = [
     "ENGINE_VERSION",
     "GET_STATUS_NAMES",
     "PUT_STATUS_NAMES",
+    "SqlFilter",
     "Store",
     "StoreClosedError",
     "StoreConfigError",
@@ -27,6 +28,11 @@ class StorePoisonedError(StoreError): ...
 class StoreClosedError(StoreError): ...
 class StoreConfigError(StoreError): ...
 class StoreOutOfOrderError(StoreError): ...
+
+@final
+class SqlFilter:
+    def __new__(cls, tree: tuple[object, ...]) -> SqlFilter: ...
+    def matches(self, properties: bytes) -> bool: ...
 
 @final
 class Store:
@@ -62,6 +68,15 @@ class Store:
         max_count: int,
         max_bytes: int,
         tags: set[int] | None = None,
+    ) -> tuple[int, int, int, int, bytes, int]: ...
+    def get_filtered(
+        self,
+        topic: str,
+        queue_id: int,
+        offset: int,
+        max_count: int,
+        max_bytes: int,
+        selector: SqlFilter,
     ) -> tuple[int, int, int, int, bytes, int]: ...
     def read_record(self, phy_offset: int) -> bytes | None: ...
     def queue_offsets(self, topic: str, queue_id: int) -> tuple[int, int] | None: ...

@@ -15,6 +15,7 @@ pub mod codec;
 pub mod commitlog;
 pub mod consume_queue;
 pub mod error;
+pub mod filter;
 pub mod index;
 pub mod lockfile;
 pub mod mapped_file;

@@ -12,11 +12,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::checkpoint::{Checkpoint, Stamps};
-use crate::codec::cq::CqUnit;
+use crate::codec::cq::{CqUnit, UNIT_SIZE as CQ_UNIT_SIZE};
 use crate::codec::record::{self, Check, MessageInput, RecordInfo, Refusal};
 use crate::commitlog::CommitLog;
 use crate::consume_queue::ConsumeQueue;
 use crate::error::{Result, StoreError};
+use crate::filter::sql92::{EncodedProperties, Expr};
 use crate::index::IndexService;
 use crate::lockfile::LockFile;
 use crate::notify::Progress;
@@ -151,6 +152,17 @@ pub struct GetResult {
     pub buffer: Vec<u8>,
     pub count: u32,
 }
+
+/// What a read keeps (Java: the pull's `MessageFilter`).
+#[derive(Debug, Clone, Copy)]
+pub enum MessageFilter<'a> {
+    All,
+    Tags(&'a HashSet<i64>),
+    Sql(&'a Expr),
+}
+
+/// Java's `maxFilterMessageCount` floor: bytes of consume queue one filtered read may scan.
+const MAX_FILTER_SCAN_BYTES: usize = 16_000;
 
 #[derive(Debug)]
 struct Inner {
@@ -529,6 +541,25 @@ impl Store {
         max_bytes: usize,
         tags: Option<&HashSet<i64>>,
     ) -> Result<GetResult> {
+        let filter = tags.map_or(MessageFilter::All, MessageFilter::Tags);
+        self.get_filtered(topic, queue_id, offset, max_count, max_bytes, &filter)
+    }
+
+    /// As [`Store::get`], keeping what `filter` accepts: tags codes are checked on the
+    /// consume-queue unit, a SQL92 selector on the record's properties
+    /// (Java: `isMatchedByConsumeQueue` then `isMatchedByCommitLog`).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn get_filtered(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: u64,
+        max_count: u32,
+        max_bytes: usize,
+        filter: &MessageFilter<'_>,
+    ) -> Result<GetResult> {
         let inner = lock(&self.inner)?;
         let mut result = GetResult {
             status: GetStatus::NoMatchedLogicQueue,
@@ -563,11 +594,12 @@ impl Store {
             result.next_begin_offset = if min == 0 { min } else { max };
             return Ok(result);
         }
-        // Java scans at most max(16000, 20 * maxMsgNums) units looking for matches.
+        // Java reads at most max(16000, 20 * maxMsgNums) bytes of consume queue, in units.
         let scan_limit = usize::try_from(max_count)
             .unwrap_or(usize::MAX)
-            .saturating_mul(20)
-            .max(16_000);
+            .saturating_mul(CQ_UNIT_SIZE)
+            .max(MAX_FILTER_SCAN_BYTES)
+            / CQ_UNIT_SIZE;
         let units = queue.units(
             offset,
             scan_limit.min(usize::try_from(max - offset).unwrap_or(0)),
@@ -582,14 +614,22 @@ impl Store {
                 break;
             }
             next += 1;
-            if tags.is_some_and(|t| !t.contains(&unit.tags_code)) {
-                continue;
+            if let MessageFilter::Tags(t) = filter {
+                if !t.contains(&unit.tags_code) {
+                    continue;
+                }
             }
             let phy = u64::try_from(unit.phy_offset).unwrap_or(0);
             let bytes = inner.commitlog.segments.read(phy, size)?;
             if bytes.len() != size {
                 result.status = GetStatus::MessageWasRemoving;
                 break;
+            }
+            if let MessageFilter::Sql(expr) = filter {
+                let props = record::properties_of(&bytes).unwrap_or_default();
+                if !expr.matches(&EncodedProperties(props)) {
+                    continue;
+                }
             }
             result.buffer.extend_from_slice(&bytes);
             result.count += 1;

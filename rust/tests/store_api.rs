@@ -197,3 +197,60 @@ fn truncating_a_suffix_rolls_queues_and_index_back() {
         1
     );
 }
+
+#[test]
+fn sql_filtered_reads_scan_at_most_java_s_800_units() {
+    use _store::filter::sql92::{Constant, Expr, OrderOp};
+    use _store::store::MessageFilter;
+    let root = tempfile::tempdir().unwrap();
+    let mut cfg = config(root.path());
+    cfg.commitlog_segment_size = 1 << 20;
+    cfg.consume_queue_segment_size = 20 * 1000;
+    let store = Store::open(cfg).unwrap();
+    let batch: Vec<_> = (0..1000)
+        .map(|i| MessageInput {
+            properties: format!("a\u{1}{}", i % 10).into_bytes(),
+            ..message(i, "k")
+        })
+        .collect();
+    store.put(&batch).unwrap();
+    assert_eq!(store.queue_offsets("ApiTopic", 0).unwrap(), Some((0, 1000)));
+    let prop = || Box::new(Expr::Property("a".into()));
+    let at_least = |v| {
+        Expr::Order(
+            OrderOp::GreaterOrEqual,
+            prop(),
+            Box::new(Expr::Constant(Constant::Int(v))),
+        )
+    };
+    let half = at_least(5);
+    let got = store
+        .get_filtered("ApiTopic", 0, 0, 32, usize::MAX, &MessageFilter::Sql(&half))
+        .unwrap();
+    assert_eq!((got.status, got.count), (GetStatus::Found, 32));
+    // Five of every ten match: the 32nd is message 66, so the next read starts at 67.
+    assert_eq!(got.next_begin_offset, 67);
+    let bodies: Vec<_> = {
+        let mut pos = 0;
+        let mut out = Vec::new();
+        while pos < got.buffer.len() {
+            let size = usize::try_from(i32::from_be_bytes(
+                got.buffer[pos..pos + 4].try_into().unwrap(),
+            ))
+            .unwrap();
+            out.push(body_of(&got.buffer[pos..pos + size]));
+            pos += size;
+        }
+        out
+    };
+    assert_eq!(bodies[..3], ["message-5", "message-6", "message-7"]);
+    // Nothing matches: the read stops after 800 units and says where to go on from.
+    let none = at_least(10);
+    let got = store
+        .get_filtered("ApiTopic", 0, 0, 32, usize::MAX, &MessageFilter::Sql(&none))
+        .unwrap();
+    assert_eq!(
+        (got.status, got.count, got.next_begin_offset),
+        (GetStatus::NoMatchedMessage, 0, 800)
+    );
+}

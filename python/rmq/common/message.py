@@ -130,26 +130,6 @@ def record_properties_text(data: bytes, pos: int = 0) -> tuple[int, int, str]:
     return size, queue_offset, text
 
 
-class EncodedProperties:
-    """Read-only lookups in an encoded property string without splitting all of it: a
-    selector reads two or three names of a message's dozen properties."""
-
-    __slots__ = ("_text",)
-
-    def __init__(self, text: str) -> None:
-        self._text = PROPERTY_SEPARATOR + text
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        text = self._text
-        at = text.find(f"{PROPERTY_SEPARATOR}{name}{NAME_VALUE_SEPARATOR}")
-        if at < 0:
-            return default
-        start = at + len(name) + 2
-        end = text.find(PROPERTY_SEPARATOR, start)
-        value = text[start:] if end < 0 else text[start:end]
-        return value or default
-
-
 def rewrite_topic(record: bytes, topic: str, queue_id: int) -> bytes:
     """One stored record with another topic and queue id (total size adjusted): how a
     broker shows a half or scheduled message as it will be delivered."""

@@ -1,5 +1,6 @@
-"""RocketMQ's SQL92 message selector: parse once, evaluate per message (Java:
-``SelectorParser``, ``ComparisonExpression``, ``LogicExpression``, ``UnaryExpression``).
+"""RocketMQ's SQL92 message selector (Java: ``SelectorParser``): parsed and checked here,
+evaluated per message by the store (``rmq._store.SqlFilter``, Java's ``ComparisonExpression``,
+``LogicExpression``, ``UnaryExpression``) as it reads the queue, without the GIL.
 
 The grammar and its checks follow ``SelectorParser.jj``: ``AND OR NOT``, ``= <> > >= < <=``,
 ``[NOT] BETWEEN a AND b``, ``prop [NOT] IN ('x', ...)``, ``IS [NOT] NULL``, unary ``+ -``,
@@ -8,23 +9,18 @@ Evaluation is three-valued (None is SQL's unknown) and a message matches only on
 error while evaluating means "no match", as on Java's broker. Like Java, tokens after a
 complete expression are not read."""
 
-import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Protocol
+from typing import Final
 
+from rmq._store import SqlFilter
+from rmq.common.message import encode_properties
 from rmq.filter import java_values as jv
 from rmq.filter.sql92_lexer import SelectorSyntaxError, Token, string_value, tokens
 
-
-class Properties(Protocol):
-    """What a selector reads a message's properties through (a dict will do)."""
-
-    def get(self, name: str, /) -> str | None: ...
-
-
-Evaluate = Callable[[Properties], jv.Value]
+# The checked expression as nested tuples, the form rmq._store.SqlFilter evaluates.
+Tree = tuple[object, ...]
 _DOUBLE_MAX: Final = 1.7976931348623157e308
 _DOUBLE_MIN: Final = 4.9e-324
 PARSE_CACHE_SIZE: Final = 100  # Java's SelectorParser keeps as many
@@ -32,7 +28,7 @@ PARSE_CACHE_SIZE: Final = 100  # Java's SelectorParser keeps as many
 
 @dataclass(frozen=True, slots=True)
 class _Node:
-    evaluate: Evaluate
+    tree: Tree
     text: str
     boolean: bool = False  # Java: implements BooleanExpression
     constant: bool = False  # Java: a ConstantExpression (TRUE/FALSE/NULL are both)
@@ -40,65 +36,42 @@ class _Node:
     prop: str | None = None
 
 
+def _constant_tree(value: jv.Value) -> Tree:
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, jv.JavaLong):
+        return ("long", int(value))
+    if isinstance(value, int):
+        return ("int", value)
+    if isinstance(value, float):
+        return ("double", value)
+    return ("str", value)
+
+
 def _constant(value: jv.Value, text: str, boolean: bool = False) -> _Node:
-    return _Node(lambda _p: value, text, boolean=boolean, constant=True, value=value)
+    return _Node(_constant_tree(value), text, boolean=boolean, constant=True, value=value)
 
 
 def _as_boolean(node: _Node) -> _Node:
     if node.boolean:
         return node
     if node.prop is not None:
-        inner = node.evaluate
-
-        def cast(props: Properties) -> jv.Value:
-            v = inner(props)
-            return None if v is None else (v if type(v) is bool else False)
-
-        return _Node(cast, node.text, boolean=True)
+        return _Node(("as_bool", node.tree), node.text, boolean=True)
     raise SelectorSyntaxError(f"Expression will not result in a boolean value: {node.text}")
 
 
 def _not(node: _Node) -> _Node:
-    inner = node.evaluate
-
-    def negate(props: Properties) -> jv.Value:
-        v = inner(props)
-        return None if v is None else not v
-
-    return _Node(negate, f"(NOT {node.text})", boolean=True)
+    return _Node(("not", node.tree), f"(NOT {node.text})", boolean=True)
 
 
 def _and(left: _Node, right: _Node) -> _Node:
-    lf, rf = left.evaluate, right.evaluate
-
-    def both(props: Properties) -> jv.Value:
-        lv = lf(props)
-        if lv is False:
-            return False
-        rv = rf(props)
-        if rv is False:
-            return False
-        return None if lv is None or rv is None else True
-
-    return _Node(both, f"({left.text} AND {right.text})", boolean=True)
+    return _Node(("and", left.tree, right.tree), f"({left.text} AND {right.text})", boolean=True)
 
 
 def _or(left: _Node, right: _Node) -> _Node:
-    lf, rf = left.evaluate, right.evaluate
-
-    def either(props: Properties) -> jv.Value:
-        lv = lf(props)
-        if lv is True:
-            return True
-        rv = rf(props)
-        if rv is True:
-            return True
-        return None if lv is None or rv is None else False
-
-    return _Node(either, f"({left.text} OR {right.text})", boolean=True)
-
-
-_ORDER_OPS: Final = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+    return _Node(("or", left.tree, right.tree), f"({left.text} OR {right.text})", boolean=True)
 
 
 def _check_orderable(node: _Node) -> None:
@@ -110,17 +83,8 @@ def _check_orderable(node: _Node) -> None:
 def _ordering(left: _Node, right: _Node, symbol: str) -> _Node:
     _check_orderable(left)
     _check_orderable(right)
-    lf, rf = left.evaluate, right.evaluate
-    accept: Callable[[int, int], bool] = _ORDER_OPS[symbol]
-
-    def compare(props: Properties) -> jv.Value:
-        lv = lf(props)
-        if lv is None:
-            return None
-        c = jv.order(lv, rf(props))
-        return None if c is None else accept(c, 0)
-
-    return _Node(compare, f"{left.text} {symbol} {right.text}", boolean=True)
+    tree = ("ord", symbol, left.tree, right.tree)
+    return _Node(tree, f"{left.text} {symbol} {right.text}", boolean=True)
 
 
 def _equality(left: _Node, right: _Node, checked: bool = True) -> _Node:
@@ -130,10 +94,7 @@ def _equality(left: _Node, right: _Node, checked: bool = True) -> _Node:
                 raise SelectorSyntaxError(f"'{side.text}' cannot be compared.")
         if left.constant and right.constant and left.boolean and not right.boolean:
             raise SelectorSyntaxError(f"'{left.text}' cannot be compared with '{right.text}'")
-    lf, rf = left.evaluate, right.evaluate
-    return _Node(
-        lambda props: jv.equal(lf(props), rf(props)), f"{left.text} = {right.text}", boolean=True
-    )
+    return _Node(("eq", left.tree, right.tree), f"{left.text} = {right.text}", boolean=True)
 
 
 def _between(value: _Node, low: _Node, high: _Node) -> _Node:
@@ -155,29 +116,13 @@ def _between(value: _Node, low: _Node, high: _Node) -> _Node:
 def _in(left: _Node, values: list[str], negated: bool) -> _Node:
     if left.prop is None:
         raise SelectorSyntaxError(f"Expected a property for In expression, got: {left.text}")
-    name = left.prop
-    members = frozenset(values)
-
-    def contains(props: Properties) -> jv.Value:
-        v = props.get(name)
-        return None if v is None else (v in members) != negated
-
     word = "NOT IN" if negated else "IN"
-    return _Node(contains, f"{name} {word} ({', '.join(values)})", boolean=True)
+    tree = ("in", left.prop, list(values), negated)
+    return _Node(tree, f"{left.prop} {word} ({', '.join(values)})", boolean=True)
 
 
 def _negate(node: _Node) -> _Node:
-    inner = node.evaluate
-
-    def minus(props: Properties) -> jv.Value:
-        v = inner(props)
-        if type(v) is jv.JavaLong:
-            return jv.JavaLong(-v)
-        if type(v) in (int, float):
-            return -v  # type: ignore[operator]
-        return None
-
-    return _Node(minus, f"(- {node.text})")
+    return _Node(("neg", node.tree), f"(- {node.text})")
 
 
 class _Parser:
@@ -316,8 +261,7 @@ class _Parser:
             literal = {"TRUE": True, "FALSE": False, "NULL": None}[token.text]
             return _constant(literal, token.text, boolean=True)
         if token.kind == "ID":
-            name = token.text
-            return _Node(lambda props: props.get(name), name, prop=name)
+            return _Node(("prop", token.text), token.text, prop=token.text)
         if token.kind == "OP" and token.text == "(":
             inner = self._or_expression()
             self._expect(")")
@@ -346,19 +290,14 @@ def _float(text: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Selector:
-    """A compiled expression; :meth:`matches` is what the broker asks of each message."""
+    """A compiled expression; the store evaluates :attr:`native` on each scanned message."""
 
     expression: str
-    _evaluate: Evaluate
+    native: SqlFilter
 
-    def evaluate(self, properties: Properties) -> jv.Value:
-        return self._evaluate(properties)
-
-    def matches(self, properties: Properties) -> bool:
-        try:
-            return self._evaluate(properties) is True
-        except (jv.EvaluationError, ValueError, TypeError, OverflowError):
-            return False
+    def matches(self, properties: Mapping[str, str]) -> bool:
+        """TRUE only: unknown (a missing property) and evaluation errors are no match."""
+        return self.native.matches(encode_properties(dict(properties)).encode())
 
 
 @lru_cache(maxsize=PARSE_CACHE_SIZE)
@@ -368,7 +307,7 @@ def compile_selector(expression: str) -> Selector:
         node = _Parser(expression).selector()
     except jv.EvaluationError as exc:
         raise SelectorSyntaxError(str(exc)) from None
-    return Selector(expression, node.evaluate)
+    return Selector(expression, SqlFilter(node.tree))
 
 
 __all__ = ["Selector", "SelectorSyntaxError", "compile_selector"]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from rmq._store import Store
+from rmq._store import SqlFilter, Store
 from rmq.config.store import FlushDiskType, MessageStoreConfig
 from rmq.store.progress import ProgressWatcher
 from rmq.store.results import GetResult, GetStatus, PutResult, PutStatus
@@ -140,6 +140,24 @@ class MessageStore:
     ) -> GetResult:
         status, next_begin, lo, hi, buffer, count = self._engine.get(
             topic, queue_id, offset, max_count, max_bytes, tags
+        )
+        return GetResult(GetStatus(status), next_begin, lo, hi, buffer, count)
+
+    def get_matching(
+        self,
+        topic: str,
+        queue_id: int,
+        offset: int,
+        max_count: int,
+        max_bytes: int,
+        selector: SqlFilter,
+    ) -> GetResult:
+        """As :meth:`get`, keeping what a SQL92 selector accepts (Java:
+        ``ExpressionMessageFilter.isMatchedByCommitLog``). At most Java's 800 queue units are
+        scanned per call; a scan that skips messages but finds none answers
+        NO_MATCHED_MESSAGE with the offset past what it read, so the consumer moves on."""
+        status, next_begin, lo, hi, buffer, count = self._engine.get_filtered(
+            topic, queue_id, offset, max_count, max_bytes, selector
         )
         return GetResult(GetStatus(status), next_begin, lo, hi, buffer, count)
 

@@ -329,6 +329,21 @@ pub fn check(data: &[u8], check_crc: bool) -> Check {
     Check::Record(info)
 }
 
+/// The property bytes of a whole record, without validating the rest (a SQL92 filter reads
+/// them for every scanned message).
+#[must_use]
+pub fn properties_of(record: &[u8]) -> Option<&[u8]> {
+    let sys_flag = i32::from_be_bytes(record.get(OFF_SYSFLAG..OFF_SYSFLAG + 4)?.try_into().ok()?);
+    let mut at = OFF_BORN_HOST + host_len(sys_flag, BORNHOST_V6_FLAG) + 8;
+    at += host_len(sys_flag, STOREHOST_V6_FLAG) + 4 + 8;
+    let body_len = i32::from_be_bytes(record.get(at..at + 4)?.try_into().ok()?);
+    at += 4 + usize::try_from(body_len).ok()?;
+    at += 1 + usize::from(*record.get(at)?);
+    let props_len = i16::from_be_bytes(record.get(at..at + 2)?.try_into().ok()?);
+    at += 2;
+    record.get(at..at + usize::try_from(props_len).ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 use pyo3::prelude::*;
 
 mod errors;
+mod filter;
 mod store;
 
 #[pymodule]
@@ -10,6 +11,7 @@ fn _store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PUT_STATUS_NAMES", crate::store::PUT_STATUS_NAMES.to_vec())?;
     m.add("GET_STATUS_NAMES", crate::store::GET_STATUS_NAMES.to_vec())?;
     m.add_class::<store::PyStore>()?;
+    m.add_class::<filter::PySqlFilter>()?;
     errors::register(m)?;
     Ok(())
 }

@@ -14,8 +14,9 @@ use pyo3::types::PyBytes;
 use crate::codec::record::MessageInput;
 use crate::error::StoreError;
 use crate::py::errors::to_py;
+use crate::py::filter::PySqlFilter;
 use crate::retention::CleanPolicy;
-use crate::store::{Store, StoreConfig};
+use crate::store::{GetResult, MessageFilter, Store, StoreConfig};
 
 /// (topic, queue_id, body, properties, flag, sys_flag, born_timestamp, born_host,
 ///  store_host, reconsume_times, prepared_transaction_offset)
@@ -42,6 +43,18 @@ type RawGet = (u8, u64, u64, u64, Py<PyBytes>, u32);
 
 /// (disk_ratio, disk_full, deleted_commitlog, deleted_consume_queue, deleted_index, min_offset)
 type RawClean = (f64, bool, usize, usize, usize, u64);
+
+fn raw_get(py: Python<'_>, r: &GetResult) -> RawGet {
+    let buffer = PyBytes::new(py, &r.buffer).unbind();
+    (
+        r.status as u8,
+        r.next_begin_offset,
+        r.min_offset,
+        r.max_offset,
+        buffer,
+        r.count,
+    )
+}
 
 /// Detach from the interpreter for `work` and map its error.
 fn enter<T: Send>(
@@ -167,15 +180,27 @@ impl PyStore {
                 tags.as_ref(),
             )
         })?;
-        let buffer = PyBytes::new(py, &r.buffer).unbind();
-        Ok((
-            r.status as u8,
-            r.next_begin_offset,
-            r.min_offset,
-            r.max_offset,
-            buffer,
-            r.count,
-        ))
+        Ok(raw_get(py, &r))
+    }
+
+    /// As `get`, keeping the messages a SQL92 selector accepts.
+    #[allow(clippy::too_many_arguments)]
+    fn get_filtered(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        queue_id: i32,
+        offset: u64,
+        max_count: u32,
+        max_bytes: usize,
+        selector: &Bound<'_, PySqlFilter>,
+    ) -> PyResult<RawGet> {
+        let engine = Arc::clone(&self.engine);
+        let filter = MessageFilter::Sql(&selector.get().expr);
+        let r = enter(py, move || {
+            engine.get_filtered(&topic, queue_id, offset, max_count, max_bytes, &filter)
+        })?;
+        Ok(raw_get(py, &r))
     }
 
     fn read_record(&self, py: Python<'_>, phy_offset: u64) -> PyResult<Option<Py<PyBytes>>> {

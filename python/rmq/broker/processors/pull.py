@@ -9,7 +9,6 @@ import time
 from typing import Final
 
 from rmq.broker.context import BrokerContext
-from rmq.broker.property_filter import get_matching
 from rmq.broker.stats_items import GROUP_GET_NUMS, GROUP_GET_SIZE
 from rmq.broker.subscription import EXPRESSION_TAG, Subscription, SubscriptionParseError
 from rmq.common import fastjson
@@ -167,8 +166,8 @@ class PullProcessor:
         count = max(1, min(max_nums, store.max_transfer_count_on_message_in_memory))
         max_bytes = store.max_transfer_bytes_on_message_in_memory
         if sub.selector is not None:
-            return get_matching(
-                self._ctx.store, topic, queue_id, offset, count, max_bytes, sub.selector
+            return self._ctx.store.get_matching(
+                topic, queue_id, offset, count, max_bytes, sub.selector.native
             )
         return self._ctx.store.get(topic, queue_id, offset, count, max_bytes, sub.tag_codes)
 
