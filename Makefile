@@ -5,7 +5,7 @@ PIP       := $(VENV)/bin/pip
 MVN_POM   := tests/compat/java/pom.xml
 COMPAT_JAR := tests/compat/java/target/rmq-compat-0.1.0.jar
 
-.PHONY: help install build build-release compat-deps fmt lint test test-rust test-python \
+.PHONY: help install build build-release compat-deps browser-deps fmt lint test test-rust test-python \
         bench bench-e2e bench-compare bench-compare-quick run clean
 
 help:  ## list the targets
@@ -31,6 +31,11 @@ compat-deps: $(COMPAT_JAR)  ## fetch Apache RocketMQ 4.9.7 jars from Maven Centr
 $(COMPAT_JAR): $(MVN_POM) $(shell find tests/compat/java/src -type f 2>/dev/null)
 	mvn -B -q -f $(MVN_POM) package dependency:copy-dependencies
 
+# Debian's Chromium for the console's browser tests (Playwright drives it; no browser download).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps:  ## install Debian's chromium for the console browser tests
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
 fmt:  ## format Python and Rust
 	$(VENV)/bin/ruff format python tests bench
 	$(VENV)/bin/ruff check --fix python tests bench
@@ -47,10 +52,12 @@ lint:  ## ruff, mypy --strict, stubtest, rustfmt --check, clippy -D warnings
 test-rust:  ## cargo test (no Python needed)
 	cargo test --quiet
 
-test-python:  ## every pytest test: unit, integration, compat
-	$(VENV)/bin/pytest
+# Two workers: most tests wait on real processes, so two share the two cores well; a module
+# stays on one worker so its cluster fixture starts once.
+test-python:  ## every pytest test: unit, integration, compat, browser
+	$(VENV)/bin/pytest -n 2 --dist loadscope
 
-test: install compat-deps lint test-rust test-python  ## install everything, lint, run every test
+test: install compat-deps browser-deps lint test-rust test-python  ## install everything, lint, run every test
 
 bench: install  ## pytest-benchmark micro benchmarks
 	$(VENV)/bin/pytest bench/micro --benchmark-only -p no:randomly -o testpaths=bench

@@ -16,10 +16,29 @@ BIN: Final = Path(sys.executable).parent
 BOOT_TIMEOUT: Final = 20.0
 
 
+# Ports come from a range of their own per pytest-xdist worker, below the kernel's ephemeral
+# range (32768+), so two workers never hand out the same port or its neighbours, and no
+# outgoing connection can take one between the check and the server's bind.
+_PORT_BASE: Final = 20000
+_PORTS_PER_WORKER: Final = 3000
+_PORT_STEP: Final = 4  # a broker also binds port - 2 and port + 1
+_next_port = 0
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker[2:].isdigit() else 0
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    global _next_port
+    first = _PORT_BASE + _worker_index() * _PORTS_PER_WORKER
+    for _ in range(_PORTS_PER_WORKER // _PORT_STEP):
+        port = first + 2 + _next_port
+        _next_port = (_next_port + _PORT_STEP) % _PORTS_PER_WORKER
+        if all(_port_free(p) for p in (port - 2, port - 1, port, port + 1)):
+            return port
+    raise RuntimeError(f"no free port left in {first}..{first + _PORTS_PER_WORKER}")
 
 
 def _port_free(port: int) -> bool:
@@ -37,8 +56,7 @@ def free_broker_port(avoid: Iterable[int] = ()) -> int:
     taken = set(avoid)
     for _ in range(100):
         port = free_port()
-        near = (port - 2, port - 1, port + 1)
-        if port > 1026 and not taken & {port, *near} and all(_port_free(p) for p in near):
+        if not taken & {port - 2, port - 1, port, port + 1}:
             return port
     raise RuntimeError("no free port with free neighbours")
 

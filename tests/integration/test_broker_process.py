@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -20,7 +21,6 @@ from rmq.remoting.dispatch import Dispatcher
 from tests.harness.broker_requests import batch_request, pull_request, send_request
 from tests.harness.processes import (
     BIN,
-    BROKER_BOOT_MARKER,
     ServerProcess,
     free_port,
     running_broker,
@@ -376,14 +376,11 @@ async def test_update_broker_config_refuses_unsafe_keys(
     assert "rocketmqHome=/tmp/evil" not in text
 
 
-async def test_standalone_serves_namesrv_and_broker(tmp_path: Path) -> None:
-    namesrv_port, broker_port = free_port(), free_port()
-    server = start_process(
-        [str(BIN / "rmq-standalone"), "-n", str(namesrv_port), "-b", str(broker_port)],
-        tmp_path,
-        namesrv_port,
-        BROKER_BOOT_MARKER,
-    )
+async def test_standalone_serves_namesrv_broker_and_console(tmp_path: Path) -> None:
+    namesrv_port, broker_port, console_port = free_port(), free_port(), free_port()
+    command = [str(BIN / "rmq-standalone"), "-n", str(namesrv_port), "-b", str(broker_port),
+               "--consolePort", str(console_port)]  # fmt: skip
+    server = start_process(command, tmp_path, namesrv_port, "The rmq console boot success")
     client = RemotingClient(timeout=10.0)
     try:
         assert "The Name Server boot success. serializeType=JSON" in server.output
@@ -404,6 +401,9 @@ async def test_standalone_serves_namesrv_and_broker(tmp_path: Path) -> None:
         assert route.code == ResponseCode.SUCCESS
         # The default store root is ~/store, as Apache RocketMQ's.
         assert (tmp_path / "store" / "commitlog").is_dir()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{console_port}") as web:
+            cluster = (await web.get("/api/cluster")).json()
+        assert [(r["broker_name"], r["addr"]) for r in cluster] == [("broker-a", broker_addr)]
     finally:
         await client.close()
         assert server.stop() == 0

@@ -37,10 +37,11 @@ def _body_file(msg: MessageExt, name: str | None = None) -> str:
     return str(path)
 
 
-async def _track(admin: AdminClient, msg: MessageExt) -> list[str]:
+async def message_tracks(admin: AdminClient, msg: MessageExt
+                         ) -> list[tuple[str, str, str | None]]:  # fmt: skip
     """Java ``messageTrackDetail``: for each group consuming the topic, whether it has
-    consumed this message."""
-    lines = []
+    consumed this message: (group, track type, exception description)."""
+    lines: list[tuple[str, str, str | None]] = []
     try:
         groups = await admin.consumer_groups_of(msg.topic)
     except AdminError:
@@ -54,7 +55,7 @@ async def _track(admin: AdminClient, msg: MessageExt) -> list[str]:
             if exc.code == ResponseCode.CONSUMER_NOT_ONLINE:
                 kind = "NOT_ONLINE"
             desc = f"CODE:{exc.code} DESC:{exc.remark or exc}"
-            lines.append(_track_text(group, kind, desc))
+            lines.append((group, kind, desc))
             continue
         if cc.get("consumeType") == "CONSUME_ACTIVELY":
             kind = "PULL"
@@ -64,15 +65,19 @@ async def _track(admin: AdminClient, msg: MessageExt) -> list[str]:
             except AdminError as exc:
                 if exc.code == ResponseCode.CONSUMER_NOT_ONLINE:
                     kind = "NOT_ONLINE"
-                lines.append(_track_text(group, kind, f"CODE:{exc.code} DESC:{exc.remark or exc}"))
+                lines.append((group, kind, f"CODE:{exc.code} DESC:{exc.remark or exc}"))
                 continue
             kind = "CONSUMED" if consumed else "NOT_CONSUME_YET"
             sub = (cc.get("subscriptionTable") or {}).get(msg.topic)
             tags = set((sub or {}).get("tagsSet") or [])
             if consumed and tags and "*" not in tags and msg.tags not in tags:
                 kind = "CONSUMED_BUT_FILTERED"
-        lines.append(_track_text(group, kind, desc))
+        lines.append((group, kind, desc))
     return lines
+
+
+async def _track(admin: AdminClient, msg: MessageExt) -> list[str]:
+    return [_track_text(*row) for row in await message_tracks(admin, msg)]
 
 
 def _track_text(group: str, kind: str, desc: str | None) -> str:

@@ -37,7 +37,7 @@ def parse_timestamp(text: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
-async def _reset_offline(admin: AdminClient, group: str, topic: str, timestamp: int,
+async def reset_offline(admin: AdminClient, group: str, topic: str, timestamp: int,
                          force: bool) -> list[tuple[str, int, int, int, int, int]]:  # fmt: skip
     """mqadmin's fallback with nobody online: rewrite the stored offsets directly."""
     rows = []
@@ -89,7 +89,7 @@ async def reset_offset_by_time(args: Args, admin: AdminClient) -> None:
     force = (args.get("f") or "true").lower() == "true"
     table = await admin.reset_offset_online(topic, group, timestamp, force, args.has("c"))
     if table is None:
-        rows = await _reset_offline(admin, group, topic, timestamp, force)
+        rows = await reset_offline(admin, group, topic, timestamp, force)
         out(f"rollback consumer offset by specified consumerGroup[{group}], topic[{topic}], "
             f"force[{str(force).lower()}], timestamp(string)[{text}], "
             f"timestamp(long)[{timestamp}]\n")  # fmt: skip
@@ -106,7 +106,7 @@ async def skip_accumulated(args: Args, admin: AdminClient) -> None:
     force = (args.get("f") or "true").lower() == "true"
     table = await admin.reset_offset_online(topic, group, -1, force, False)
     if table is None:
-        _print_rollback(await _reset_offline(admin, group, topic, -1, force))
+        _print_rollback(await reset_offline(admin, group, topic, -1, force))
         return
     _print_offsets(table)
 

@@ -72,9 +72,9 @@ def _row(label: str, v: TraceView) -> str:
     return ROW % (label, v.group, v.client_host, _when(v.timestamp), f"{v.cost_ms}ms", status)
 
 
-async def query_trace(args: Args, admin: AdminClient) -> None:
-    msg_id = args.need("i").strip()
-    topic = (args.get("t") or TRACE_TOPIC).strip()
+async def trace_views(admin: AdminClient, msg_id: str, topic: str = TRACE_TOPIC
+                      ) -> list[TraceView]:  # fmt: skip
+    """Every trace record about ``msg_id`` in the trace topic (keyed by message id)."""
     now = int(time.time() * 1000)
     views: list[TraceView] = []
     for batch in await admin.query_message(topic, msg_id, QUERY_MAX, 0, min(now, JAVA_LONG_MAX)):
@@ -87,6 +87,12 @@ async def query_trace(args: Args, admin: AdminClient) -> None:
                 continue
             host = msg.born_host.rpartition(":")[0]
             views.extend(decode_trace(msg.body.decode("utf-8", "replace"), msg_id, host))
+    return views
+
+
+async def query_trace(args: Args, admin: AdminClient) -> None:
+    msg_id = args.need("i").strip()
+    views = await trace_views(admin, msg_id, (args.get("t") or TRACE_TOPIC).strip())
     by_group: dict[str, list[TraceView]] = {}
     for v in views:
         if v.kind == "Pub":

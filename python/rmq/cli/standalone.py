@@ -19,12 +19,20 @@ log = logging.getLogger(__name__)
 @click.option("-b", "--brokerPort", "broker_port", default=10911, show_default=True,
               type=click.IntRange(1, 65534), help="broker listen port")  # fmt: skip
 @click.option("-c", "--configFile", "config_file", help="Broker config properties file")
-def main(namesrv_port: int, broker_port: int, config_file: str | None) -> None:
-    """Start a single rmq node: a NameServer and a broker (store in ~/store)."""
+@click.option("--consolePort", "console_port", default=8080, show_default=True,
+              type=click.IntRange(1, 65535), help="web console port (on 127.0.0.1)")  # fmt: skip
+@click.option("--console/--no-console", "console", default=True, show_default=True,
+              help="serve the web console")  # fmt: skip
+def main(namesrv_port: int, broker_port: int, config_file: str | None, console_port: int,
+         console: bool) -> None:  # fmt: skip
+    """Start a single rmq node: a NameServer, a broker (store in ~/store) and the web
+    console on 127.0.0.1."""
     from rmq.broker.app import BrokerApp, boot_line
     from rmq.cli.broker import load_broker_settings
     from rmq.cli.runner import read_config, serve
     from rmq.config.loader import ConfigError
+    from rmq.console.server import ConsoleServer
+    from rmq.console.settings import ConsoleSettings
     from rmq.namesrv.app import BOOT_LINE, NamesrvApp
 
     namesrv_config = read_config(
@@ -43,7 +51,7 @@ def main(namesrv_port: int, broker_port: int, config_file: str | None) -> None:
         click.echo(str(exc), err=True)
         sys.exit(1)
     setup_logging("standalone")
-    apps: list[NamesrvApp | BrokerApp] = []
+    apps: list[NamesrvApp | BrokerApp | ConsoleServer] = []
 
     async def start() -> None:
         namesrv = NamesrvApp(namesrv_config)
@@ -52,6 +60,10 @@ def main(namesrv_port: int, broker_port: int, config_file: str | None) -> None:
         broker = BrokerApp(broker_config, models)
         apps.append(broker)
         await broker.start()
+        if console:
+            web = ConsoleServer(ConsoleSettings([namesrv_addr], port=console_port))
+            apps.append(web)
+            await web.start()
 
     async def stop() -> None:
         for app in reversed(apps):
@@ -59,9 +71,11 @@ def main(namesrv_port: int, broker_port: int, config_file: str | None) -> None:
 
     def booted() -> None:
         click.echo(BOOT_LINE)
-        broker = apps[-1]
-        assert isinstance(broker, BrokerApp)
+        broker = next(app for app in apps if isinstance(app, BrokerApp))
         assert broker.ctx is not None
         click.echo(boot_line(broker.broker.broker_name, broker.ctx.addr, namesrv_addr))
+        for app in apps:
+            if isinstance(app, ConsoleServer):
+                click.echo(app.boot_line)
 
     serve(start, stop, booted)

@@ -315,6 +315,11 @@ public final class RmqCompat {
                 }
             }
             done.await(60, TimeUnit.SECONDS);
+            if (traced) {
+                // The trace goes out from a background dispatcher that shutdown() waits for
+                // only briefly; a loaded machine needs longer to route the trace topic.
+                Thread.sleep(3000);
+            }
         } finally {
             producer.shutdown();
         }
