@@ -31,10 +31,12 @@ compat-deps: $(COMPAT_JAR)  ## fetch Apache RocketMQ 4.9.7 jars from Maven Centr
 $(COMPAT_JAR): $(MVN_POM) $(shell find tests/compat/java/src -type f 2>/dev/null)
 	mvn -B -q -f $(MVN_POM) package dependency:copy-dependencies
 
-# Debian's Chromium for the console's browser tests (Playwright drives it; no browser download).
+# Debian's Chromium for the console's browser tests (Playwright drives it; no browser
+# download), and a CJK font so screenshots of the Chinese pages are legible.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-browser-deps:  ## install Debian's chromium for the console browser tests
-	command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+browser-deps:  ## install Debian's chromium (and a CJK font) for the console browser tests
+	command -v chromium >/dev/null && fc-list | grep -qi zenhei || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-wqy-zenhei)
 
 fmt:  ## format Python and Rust
 	$(VENV)/bin/ruff format python tests bench
@@ -72,7 +74,7 @@ bench-e2e: install compat-deps  ## rmq against Apache RocketMQ on this machine (
 	$(PY) -m bench.e2e.namesrv_routes
 	$(PY) -m bench.e2e.broker_throughput
 
-run: install  ## start a single node (NameServer on 9876, broker on 10911) in the foreground
+run: install  ## start a single node (NameServer 9876, broker 10911, console 8080) in the foreground
 	$(VENV)/bin/rmq-standalone
 
 clean:  ## remove build output

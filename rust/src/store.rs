@@ -22,7 +22,7 @@ use crate::index::IndexService;
 use crate::lockfile::LockFile;
 use crate::notify::Progress;
 use crate::retention::{disk_ratio, CleanPolicy, CleanReport};
-use crate::segment_queue::sync_files;
+use crate::segment_queue::{sync_files, SegmentQueue};
 
 const OS_PAGE: u64 = 4096;
 /// How much commitlog one dispatch step reads: more than the largest record (4 MiB body
@@ -303,6 +303,50 @@ impl Inner {
             .iter()
             .map(|(k, q)| (k.clone(), q.max_offset()))
             .collect();
+    }
+}
+
+/// Upper bound of one read-ahead: large enough for a pull's worth of small records, small
+/// enough that a selective filter does not read far past what it keeps.
+const MAX_RUN_BYTES: usize = 1 << 20;
+
+/// Serves records from the last contiguous span read from the commitlog.
+#[derive(Default)]
+struct RunReader {
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl RunReader {
+    /// The record of `units[0]`, reading it together with the records that follow it back
+    /// to back (up to `budget` bytes); None when the commitlog no longer holds it.
+    fn record<'a>(
+        &'a mut self,
+        segments: &SegmentQueue,
+        units: &[CqUnit],
+        budget: usize,
+    ) -> Result<Option<&'a [u8]>> {
+        let phy = u64::try_from(units[0].phy_offset).unwrap_or(0);
+        let size = usize::try_from(units[0].size).unwrap_or(0);
+        let end = self.start + self.bytes.len() as u64;
+        if phy < self.start || phy + size as u64 > end {
+            let limit = budget.clamp(size, MAX_RUN_BYTES.max(size));
+            let mut span = size;
+            for pair in units.windows(2) {
+                let (a, b) = (&pair[0], &pair[1]);
+                let next = usize::try_from(b.size).unwrap_or(0);
+                if b.phy_offset != a.phy_offset + i64::from(a.size) || span + next > limit {
+                    break;
+                }
+                span += next;
+            }
+            self.start = phy;
+            // A run may cross into the next segment: `read` stops at the segment's end and
+            // the records past it are read again, alone, when their turn comes.
+            self.bytes = segments.read(phy, span)?;
+        }
+        let at = usize::try_from(phy - self.start).unwrap_or(usize::MAX);
+        Ok(self.bytes.get(at..at + size).filter(|b| b.len() == size))
     }
 }
 
@@ -605,7 +649,10 @@ impl Store {
             scan_limit.min(usize::try_from(max - offset).unwrap_or(0)),
         )?;
         let mut next = offset;
-        for unit in units {
+        // Records of one queue usually sit back to back in the commitlog: one read covers a
+        // run of them instead of one read per record.
+        let mut run = RunReader::default();
+        for (i, unit) in units.iter().enumerate() {
             if result.count >= max_count {
                 break;
             }
@@ -619,19 +666,18 @@ impl Store {
                     continue;
                 }
             }
-            let phy = u64::try_from(unit.phy_offset).unwrap_or(0);
-            let bytes = inner.commitlog.segments.read(phy, size)?;
-            if bytes.len() != size {
+            let budget = max_bytes.saturating_sub(result.buffer.len()).max(size);
+            let Some(bytes) = run.record(&inner.commitlog.segments, &units[i..], budget)? else {
                 result.status = GetStatus::MessageWasRemoving;
                 break;
-            }
+            };
             if let MessageFilter::Sql(expr) = filter {
-                let props = record::properties_of(&bytes).unwrap_or_default();
+                let props = record::properties_of(bytes).unwrap_or_default();
                 if !expr.matches(&EncodedProperties(props)) {
                     continue;
                 }
             }
-            result.buffer.extend_from_slice(&bytes);
+            result.buffer.extend_from_slice(bytes);
             result.count += 1;
         }
         result.next_begin_offset = next;

@@ -254,3 +254,30 @@ fn sql_filtered_reads_scan_at_most_java_s_800_units() {
         (GetStatus::NoMatchedMessage, 0, 800)
     );
 }
+
+#[test]
+fn reads_cross_segment_ends_and_return_every_record_in_order() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(config(root.path())).unwrap();
+    for i in 0..300 {
+        store.put(&[message(i, "k")]).unwrap();
+    }
+    let (mut offset, mut bodies) = (0, Vec::new());
+    while offset < 300 {
+        let got = store.get("ApiTopic", 0, offset, 32, 2000, None).unwrap();
+        assert_eq!(got.status, GetStatus::Found);
+        let mut pos = 0;
+        while pos < got.buffer.len() {
+            let size = usize::try_from(i32::from_be_bytes(
+                got.buffer[pos..pos + 4].try_into().unwrap(),
+            ))
+            .unwrap();
+            bodies.push(body_of(&got.buffer[pos..pos + size]));
+            pos += size;
+        }
+        assert!(got.buffer.len() <= 2000);
+        offset = got.next_begin_offset;
+    }
+    let expected: Vec<_> = (0..300).map(|i| format!("message-{i}")).collect();
+    assert_eq!(bodies, expected);
+}

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+import httpx
 import pytest
 
 from rmq.client import CONSUME_FROM_FIRST_OFFSET, Message, Producer, PushConsumer
@@ -250,11 +251,11 @@ BAD = [
     ("get", "/api/topics?kind=weird", {}, 400, "unknown topic kind"),
     ("get", "/api/topics?page=0", {}, 400, "page starts at 1"),
     ("get", "/api/topics?size=100000", {}, 400, "size is 1..500"),
-    ("get", "/api/messages?topic=WebMsgs&begin=10&end=5", {}, 400, "time range"),
-    ("get", "/api/messages?topic=WebMsgs&begin=x&end=5", {}, 400, "must be an integer"),
-    ("get", "/api/messages?topic=WebMsgs&begin=1&end=5&size=1000", {}, 400, "size is 1..100"),
-    ("get", "/api/messages/by-key?topic=WebMsgs&key=" + "k" * 300, {}, 400, "1..255"),
-    ("get", "/api/message?topic=WebMsgs&id=FFFF", {}, 404, "no message FFFF"),
+    ("get", "/api/messages?topic=TBW102&begin=10&end=5", {}, 400, "time range"),
+    ("get", "/api/messages?topic=TBW102&begin=x&end=5", {}, 400, "must be an integer"),
+    ("get", "/api/messages?topic=TBW102&begin=1&end=5&size=1000", {}, 400, "size is 1..100"),
+    ("get", "/api/messages/by-key?topic=TBW102&key=" + "k" * 300, {}, 400, "1..255"),
+    ("get", "/api/message?topic=TBW102&id=FFFF", {}, 404, "no message FFFF"),
     ("get", "/api/broker?addr=10.0.0.1:1", {}, 404, "no broker at"),
     ("get", "/api/messages?topic=" + "t" * 2000, {}, 400, "longer than 1024"),
     ("post", "/api/topic", {"cluster": "Nope", "topic": "X1"}, 404, "no cluster named Nope"),
@@ -265,6 +266,9 @@ BAD = [
     ("post", "/api/topic/WebMsgs/send", {"body": ""}, 400, "body is empty"),
     ("post", "/api/group/g/reset", {"topic": "WebMsgs", "timestamp": -5}, 400, "timestamp"),
     ("post", "/api/ops/namesrv", {"addr": "nonsense"}, 400, "host:port"),
+    ("post", "/api/ops/namesrv", {"addr": "10.9.9.9:9876", "action": "use"}, 400, "add it first"),
+    ("get", "/api/dashboard?day=yesterday", {}, 400, "YYYY-MM-DD"),
+    ("get", "/api/group/bad%20group/detail", {}, 400, "illegal characters"),
 ]  # fmt: skip
 
 
@@ -340,3 +344,53 @@ def test_console_on_a_public_address_refuses_to_start_without_users(tmp_path: Pa
                             capture_output=True, text=True, timeout=30)  # fmt: skip
     assert result.returncode == 2
     assert "login is required" in result.stderr
+
+
+async def test_online_clients_resend_and_producer_connections(env: Env) -> None:
+    topic, group = "WebLive", "web-live-group"
+    env.client.post("/api/topic", {"cluster": "TestCluster", "topic": topic,
+                                   "readQueueNums": 1, "writeQueueNums": 1})  # fmt: skip
+    token = env.client.http.cookies.get("rmq_csrf") or ""
+    consumer = PushConsumer(group, config=fast_config(env.namesrv),
+                            consume_from_where=CONSUME_FROM_FIRST_OFFSET)  # fmt: skip
+    consumer.subscribe(topic, "*")
+    inbox = Inbox()
+    consumer.register_message_listener(inbox)
+    # The console asks this process's consumer to consume again, so requests here must not
+    # block the event loop the consumer runs on.
+    async with (
+        consumer,
+        Producer("web-live-producer", config=fast_config(env.namesrv)) as producer,
+        httpx.AsyncClient(base_url=f"http://{env.console.addr}", cookies=env.client.http.cookies,
+                          headers={"X-CSRF-Token": token}, timeout=30) as web,
+    ):  # fmt: skip
+        sent = await producer.send(Message(topic, b"consume me twice", keys="live-key"))
+        assert await inbox.wait_count(1)
+        conn = (await web.get(f"/api/group/{group}/connection")).json()
+        assert sorted(s["topic"] for s in conn["subscriptions"]) == sorted(
+            [topic, f"%RETRY%{group}"]
+        )
+        client_id = conn["clients"][0]["clientId"]
+        producers: list[dict[str, str]] = []
+        for _ in range(100):  # the producer's first heartbeat follows its first route
+            asked = {"group": "web-live-producer", "topic": topic}
+            producers = (await web.get("/api/producer", params=asked)).json()
+            if producers:
+                break
+            await asyncio.sleep(0.1)
+        assert [p["language"] for p in producers] == ["PYTHON"]
+        resend = {"topic": topic, "msgId": sent.msg_id, "group": group, "clientId": client_id}
+        again = await web.post("/api/message/resend", json=resend)
+        assert again.status_code == 200, again.text
+        assert again.json()["consumeResult"] == "CR_SUCCESS"
+        assert await inbox.wait_count(2)
+        tracks: list[dict[str, str]] = []
+        for _ in range(100):  # CONSUMED once the consumer has committed its offset
+            view = await web.get("/api/message", params={"topic": topic, "id": sent.msg_id})
+            tracks = view.json()["tracks"]
+            if tracks and tracks[0]["type"] == "CONSUMED":
+                break
+            await asyncio.sleep(0.1)
+        assert tracks == [{"group": group, "type": "CONSUMED", "desc": ""}]
+    nobody = env.client.get("/api/producer", group="no-such-producer", topic=topic)
+    assert nobody.json() == []

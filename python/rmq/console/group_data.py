@@ -168,7 +168,8 @@ async def producer_connection(admin: AdminClient, group: str, topic: str) -> lis
     try:
         data = await admin.producer_connection(group, topic)
     except AdminError as exc:
-        if "Not found" in str(exc):
+        # Apache answers SYSTEM_ERROR "the producer group[...] not exist" when none is online.
+        if "Not found" in str(exc) or "not exist" in exc.remark:
             return []
         raise
     return [
