@@ -47,6 +47,20 @@ impl CommitLog {
     /// # Errors
     /// I/O failures; records before the failing one are written.
     pub fn append(&mut self, records: Vec<PreEncoded>, now_ms: i64) -> Result<Vec<Appended>> {
+        self.append_keeping(records, now_ms, &mut Vec::new())
+    }
+
+    /// As [`append`](Self::append), handing back each chunk written as `(start, bytes)` so
+    /// the caller can dispatch them without reading them back from the file.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn append_keeping(
+        &mut self,
+        records: Vec<PreEncoded>,
+        now_ms: i64,
+        written: &mut Vec<(u64, Vec<u8>)>,
+    ) -> Result<Vec<Appended>> {
         // Store timestamps never go backwards in file order, even if the clock does.
         let store_ts = now_ms.max(self.last_store_timestamp);
         self.last_store_timestamp = store_ts;
@@ -62,7 +76,7 @@ impl CommitLog {
                 chunk.extend_from_slice(&record::blank(usize::try_from(left).unwrap_or(0)));
                 self.segments.append(chunk_start, &chunk)?;
                 self.segments.skip_to_next_segment();
-                chunk.clear();
+                written.push((chunk_start, std::mem::take(&mut chunk)));
                 chunk_start = self.segments.write_pos();
             }
             let phy = chunk_start + chunk.len() as u64;
@@ -93,6 +107,7 @@ impl CommitLog {
         }
         if !chunk.is_empty() {
             self.segments.append(chunk_start, &chunk)?;
+            written.push((chunk_start, chunk));
         }
         Ok(out)
     }

@@ -173,13 +173,10 @@ impl ConsumeQueue {
     /// # Errors
     /// I/O failures.
     pub fn units(&self, offset: u64, max: usize) -> Result<Vec<CqUnit>> {
-        debug_assert!(
-            self.pending.is_empty(),
-            "units read with a write buffer pending"
-        );
         let mut out = Vec::new();
         let mut pos = offset * UNIT;
-        while out.len() < max && pos < self.segments.write_pos() {
+        let written = self.segments.write_pos();
+        while out.len() < max && pos < written {
             let want = (max - out.len()) * UNIT_SIZE;
             let data = self.segments.read(pos, want)?;
             if data.is_empty() {
@@ -188,7 +185,22 @@ impl ConsumeQueue {
             out.extend(data.chunks_exact(UNIT_SIZE).filter_map(CqUnit::decode));
             pos += data.len() as u64;
         }
+        // Units not yet written sit in the write buffer, right after the file's end.
+        if out.len() < max && pos >= written {
+            let from = usize::try_from(pos - written).unwrap_or(usize::MAX);
+            if let Some(rest) = self.pending.get(from..) {
+                let take = (max - out.len()) * UNIT_SIZE;
+                let rest = &rest[..take.min(rest.len())];
+                out.extend(rest.chunks_exact(UNIT_SIZE).filter_map(CqUnit::decode));
+            }
+        }
         Ok(out)
+    }
+
+    /// Bytes of units waiting in the write buffer.
+    #[must_use]
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
     }
 
     /// Drop entries that point at or past `phy_end` (after the commitlog was truncated).
@@ -196,6 +208,7 @@ impl ConsumeQueue {
     /// # Errors
     /// I/O failures.
     pub fn truncate_to_phy(&mut self, phy_end: u64) -> Result<()> {
+        self.write_pending()?;
         if self.max_phy_end <= phy_end {
             return Ok(());
         }
@@ -224,6 +237,7 @@ impl ConsumeQueue {
     /// # Errors
     /// I/O failures.
     pub fn delete_before_phy(&mut self, min_phy: u64) -> Result<usize> {
+        self.write_pending()?;
         let mut deleted = 0;
         let seg = self.segments.segment_size();
         while self.segments.segments().len() > 1 {
@@ -265,16 +279,23 @@ impl ConsumeQueue {
         &self.segments
     }
 
-    /// Files written since the last call, for the flush thread to fsync.
-    pub fn take_dirty(&mut self) -> Vec<(std::sync::Arc<std::fs::File>, std::path::PathBuf)> {
+    /// Write the buffered units, then the files written since the last call, for the
+    /// flush thread to fsync.
+    ///
+    /// # Errors
+    /// I/O failures of the buffered write.
+    pub fn take_dirty(
+        &mut self,
+    ) -> Result<Vec<(std::sync::Arc<std::fs::File>, std::path::PathBuf)>> {
+        self.write_pending()?;
         let end = self.segments.write_pos();
         if end <= self.flushed_pos {
             self.flushed_pos = end;
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let files = self.segments.dirty_files(self.flushed_pos, end);
         self.flushed_pos = end;
-        files
+        Ok(files)
     }
 
     /// The queue offset of the first entry whose store time (read through `store_time`)

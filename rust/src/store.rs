@@ -161,6 +161,9 @@ pub enum MessageFilter<'a> {
     Sql(&'a Expr),
 }
 
+/// Bytes of consume-queue units buffered before they are written (about 200 units).
+const CQ_WRITE_BATCH: usize = 4096;
+
 /// Java's `maxFilterMessageCount` floor: bytes of consume queue one filtered read may scan.
 const MAX_FILTER_SCAN_BYTES: usize = 16_000;
 
@@ -175,7 +178,7 @@ struct Inner {
     closed: bool,
     checkpoint: Checkpoint,
     /// Queues with buffered units during one dispatch pass.
-    touched: Vec<(String, i32)>,
+
     /// Store time of the newest message known flushed to the commitlog.
     flushed_store_ts: i64,
 }
@@ -248,10 +251,11 @@ impl Inner {
         };
         let queue_offset = u64::try_from(info.queue_offset).unwrap_or(0);
         let queue = self.queue(&info.topic, info.queue_id)?;
-        let first_pending = !queue.has_pending();
         queue.put(queue_offset, unit)?;
-        if first_pending && queue.has_pending() {
-            self.touched.push((info.topic.clone(), info.queue_id));
+        // Units are written a few KiB at a time (and by the flush thread): a write per
+        // message cost as much as the message's own commitlog write.
+        if queue.pending_len() >= CQ_WRITE_BATCH {
+            queue.write_pending()?;
         }
         Ok(())
     }
@@ -260,13 +264,37 @@ impl Inner {
     /// A record cut short by the end of the written data (replication in progress) waits
     /// for the rest.
     fn dispatch(&mut self) -> Result<()> {
-        let result = self.dispatch_records();
-        for key in std::mem::take(&mut self.touched) {
-            if let Some(queue) = self.queues.get_mut(&key) {
-                queue.write_pending()?;
+        self.dispatch_records()
+    }
+
+    /// Dispatch records just appended from the bytes in hand (`(start, bytes)` chunks); falls
+    /// back to reading the file when something before them is still undispatched.
+    fn dispatch_chunks(&mut self, chunks: &[(u64, Vec<u8>)]) -> Result<()> {
+        let seg_size = self.commitlog.segments.segment_size();
+        for (start, bytes) in chunks {
+            if *start != self.dispatched {
+                // Something before these bytes is undispatched (or a filler ended a segment
+                // outside them): read the file from where dispatch stands.
+                return self.dispatch();
+            }
+            let mut pos = 0;
+            while pos + record::END_FILE_MIN_BLANK_LENGTH <= bytes.len() {
+                let at = start + pos as u64;
+                match record::check(&bytes[pos..], false) {
+                    Check::Record(info) => {
+                        self.dispatched = at + info.size as u64;
+                        pos += info.size;
+                        self.dispatch_record(&info)?;
+                    }
+                    Check::Blank => {
+                        self.dispatched = at - at % seg_size + seg_size;
+                        break;
+                    }
+                    Check::Incomplete | Check::Invalid(_) => return self.dispatch(),
+                }
             }
         }
-        result
+        self.dispatch()
     }
 
     fn dispatch_records(&mut self) -> Result<()> {
@@ -445,7 +473,6 @@ impl Store {
             cq_segment_size: config.consume_queue_segment_size,
             closed: false,
             checkpoint,
-            touched: Vec::new(),
             flushed_store_ts: 0,
         };
         inner.dispatch()?;
@@ -538,9 +565,13 @@ impl Store {
         if inner.closed {
             return Err(StoreError::Closed);
         }
-        let appended = inner.commitlog.append(encoded, now_ms()).inspect_err(|_| {
-            self.progress.poison();
-        })?;
+        let mut chunks = Vec::new();
+        let appended = inner
+            .commitlog
+            .append_keeping(encoded, now_ms(), &mut chunks)
+            .inspect_err(|_| {
+                self.progress.poison();
+            })?;
         for (slot, a) in slots.into_iter().zip(appended) {
             results[slot] = PutResult {
                 status: PutStatus::PutOk,
@@ -551,7 +582,9 @@ impl Store {
             };
         }
         let written = inner.commitlog.segments.write_pos();
-        inner.dispatch().inspect_err(|_| self.progress.poison())?;
+        inner
+            .dispatch_chunks(&chunks)
+            .inspect_err(|_| self.progress.poison())?;
         let dispatched = inner.dispatched;
         drop(inner);
         self.progress.written.store(written, Ordering::Release);
@@ -1008,6 +1041,9 @@ impl Store {
             return Ok(());
         }
         inner.closed = true;
+        for queue in inner.queues.values_mut() {
+            queue.write_pending()?;
+        }
         let end = inner.commitlog.segments.write_pos();
         let mut files = inner.commitlog.segments.dirty_files(0, end);
         for queue in inner.queues.values() {
@@ -1103,11 +1139,13 @@ fn flush_loop(
                 Ok(mut inner) => {
                     let logics = inner.commitlog.last_store_timestamp();
                     let stamps = inner.stamps(logics);
-                    let files = inner
-                        .queues
-                        .values_mut()
-                        .flat_map(ConsumeQueue::take_dirty)
-                        .collect();
+                    let mut files = Vec::new();
+                    for queue in inner.queues.values_mut() {
+                        match queue.take_dirty() {
+                            Ok(dirty) => files.extend(dirty),
+                            Err(_) => return progress.poison(),
+                        }
+                    }
                     (files, stamps, inner.checkpoint.clone())
                 }
                 Err(_) => return progress.poison(),
