@@ -2,6 +2,7 @@
 the remoting protocol, so the same pages and changes work on an Apache cluster."""
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 
@@ -9,6 +10,7 @@ import pytest
 
 from rmq.client import Message, Producer
 from tests.harness.console import ConsoleClient, running_console
+from tests.harness.java_client import java
 from tests.harness.pair import Pair, start_pair
 from tests.harness.py_client import fast_config
 
@@ -80,3 +82,21 @@ def test_messages_by_time_page_through_an_apache_topic(apache: tuple[Pair, Conso
     assert (first["total"], len(first["rows"]), len(second["rows"])) == (15, 10, 5)
     bodies = {r["bodyPreview"] for r in first["rows"] + second["rows"]}
     assert bodies == {f"t{i}" for i in range(15)}
+
+
+def test_trace_page_shows_a_java_producers_trace(apache: tuple[Pair, ConsoleClient]) -> None:
+    pair, client = apache
+    sent = java("send", pair.namesrv, "ConsoleTraced", "traced", "1")
+    match = re.search(r"^SENT 0 SEND_OK (\S+) ", sent, re.M)
+    assert match, sent
+    msg_id = match.group(1)
+    rows: list[dict[str, object]] = []
+    for _ in range(100):  # the trace is written in the background, then indexed
+        rows = client.get("/api/trace", id=msg_id).json()
+        if rows:
+            break
+        time.sleep(0.2)
+    assert [(r["type"], r["group"], r["success"]) for r in rows] == [
+        ("Pub", "compat_send_traced", True)
+    ]
+    assert "compat_send_traced" in client.get("/trace", id=msg_id).text

@@ -215,9 +215,12 @@ def test_dashboard_samples_tps_and_top_topics(env: Env) -> None:
     points = data["points"]
     assert isinstance(points, list)
     assert "broker-c:0" in points[-1]["brokers"]
+    assert points[-1]["topics"]["WebBusy"] == 30
     files = list((env.home / "web" / "console-data" / "dashboard").glob("*.jsonl"))
     assert len(files) == 1
-    assert 'id="top-topics"' in env.client.get("/dashboard").text
+    page = env.client.get("/dashboard").text
+    assert 'id="top-topics"' in page
+    assert 'id="topic-tps-chart"' in page
 
 
 def test_ops_switches_namesrv_and_vip_channel(env: Env) -> None:

@@ -82,6 +82,9 @@ def test_every_page_loads_and_is_screenshotted(page: Page) -> None:
         expect(page.locator(f"#nav-{name}")).to_have_class("active")
         expect(page.locator("#error-banner")).to_have_count(0)
         shot(page, name)
+    page.goto("/dashboard")  # sampled every 0.5 s: broker TPS and topic TPS charts drawn
+    page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length >= 2")
+    shot(page, "dashboard-charts")
     page.goto("/cluster")
     expect(page.locator("#brokers tbody tr")).to_have_count(1)
     expect(page.locator("#brokers")).to_contain_text("broker-w")

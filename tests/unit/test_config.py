@@ -15,7 +15,11 @@ from rmq.config.properties import read_properties
 from rmq.config.store import BrokerRole, FlushDiskType, MessageStoreConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-CONF_FILES = [*sorted((ROOT / "conf").rglob("*.properties")), ROOT / "conf" / "broker.conf"]
+CONF_FILES = [
+    *sorted((ROOT / "conf").rglob("*.properties")),
+    ROOT / "conf" / "broker.conf",
+    *sorted((ROOT / "conf" / "dledger").glob("*.conf")),
+]
 BIN = Path(sys.executable).parent
 
 

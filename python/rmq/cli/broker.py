@@ -29,7 +29,11 @@ def load_broker_settings(config: ConfigInput) -> list[JavaSettings]:
             f"config error: brokerId={broker.broker_id} from {config.origin('brokerId')}: "
             "Slave's brokerId must be > 0"
         )
-    if store.broker_role is not BrokerRole.SLAVE and not store.enable_dleger_commit_log:
+    if store.enable_dleger_commit_log:
+        from rmq.config.dledger import dledger_settings
+
+        dledger_settings(config, store)
+    elif store.broker_role is not BrokerRole.SLAVE:
         broker.broker_id = 0  # Java: a master is always id 0, whatever the file says
     if "haListenPort" not in config.entries and "haListenPort" not in config.flags:
         if server.listen_port + 1 > 65535:
@@ -77,6 +81,14 @@ def main(
     if print_config or print_important:
         click.echo(print_settings(models, important_only=print_important and not print_config))
         sys.exit(0)
+    store = next(m for m in models if isinstance(m, MessageStoreConfig))
+    if store.enable_dleger_commit_log:
+        # Three brokers of one group would all act as master: refuse before binding.
+        origin = config.origin("enableDLegerCommitLog")
+        click.echo(f"config error: enableDLegerCommitLog=true from {origin}: rmq cannot run "
+                   "DLedger groups yet; use brokerRole=ASYNC_MASTER/SYNC_MASTER/SLAVE pairs",
+                   err=True)  # fmt: skip
+        sys.exit(1)
     run_broker(config, models)
 
 

@@ -54,14 +54,16 @@ class Dashboard:
 
     async def sample(self) -> None:
         rows = await broker_rows(self._admin)
+        self.top_topics = await self._top_topics()
+        # Message counts of the top topics: the chart turns consecutive samples into TPS.
         point = {
             "t": int(time.time() * 1000),
             "brokers": {
                 f"{r.broker_name}:{r.broker_id}": [r.in_tps, r.out_tps] for r in rows if not r.error
             },
+            "topics": {t["topic"]: t["messages"] for t in self.top_topics},
         }
         self.points.append(point)
-        self.top_topics = await self._top_topics()
         self._save(point)
 
     async def _top_topics(self) -> list[dict[str, Any]]:

@@ -107,6 +107,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "top_topics": ("Top topics by messages", "消息数最多的主题"),
     "broker_tps": ("Broker TPS", "Broker TPS"),
+    "topic_tps": ("Topic TPS (top topics)", "主题 TPS（消息最多的主题）"),
     "no_data": ("No data yet", "暂无数据"),
     "confirm": ("Are you sure?", "确定吗？"),
     "page": ("Page", "页"),

@@ -58,6 +58,19 @@
         { label: b + ' out', data: data.points.map((p) => (p.brokers[b] || [0, 0])[1]) }]);
       new window.Chart(tps, { type: 'line', data: { labels, datasets: sets }, options: { animation: false } });
     }
+    const topicTps = document.getElementById('topic-tps-chart');
+    if (topicTps && data.points.length > 1) {
+      const pts = data.points;
+      const topics = [...new Set(pts.flatMap((p) => Object.keys(p.topics || {})))];
+      const labels = pts.slice(1).map((p) => new Date(p.t).toLocaleTimeString());
+      const rate = (t, i) => {
+        const a = (pts[i].topics || {})[t]; const b = (pts[i + 1].topics || {})[t];
+        if (a === undefined || b === undefined) return null;
+        return Math.max(0, (b - a) * 1000 / Math.max(1, pts[i + 1].t - pts[i].t));
+      };
+      const sets = topics.map((t) => ({ label: t, data: pts.slice(1).map((_, i) => rate(t, i)) }));
+      new window.Chart(topicTps, { type: 'line', data: { labels, datasets: sets }, options: { animation: false } });
+    }
     const top = document.getElementById('top-chart');
     if (top && data.top.length) {
       new window.Chart(top, { type: 'bar', data: { labels: data.top.map((t) => t.topic), datasets: [{ label: 'messages', data: data.top.map((t) => t.messages) }] }, options: { animation: false } });
