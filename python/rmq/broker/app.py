@@ -141,6 +141,7 @@ class BrokerApp:
         self._client = RemotingClient(timeout=self.broker.register_broker_timeout_mills / 1000)
         self.registration = Registration(ctx, self._client)
         topics.on_change = self.registration.request_now
+        ctx.register_now = self.registration.registered
         await self._start_replication(ctx, self._client, self.registration)
         await self.registration.start()
 

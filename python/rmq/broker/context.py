@@ -1,6 +1,7 @@
 """What every request processor of one broker shares: settings, store and tables."""
 
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,9 @@ class BrokerContext:
     #: Replication: the HA server on a master, the HA client on a slave.
     ha_master: "HAMaster | None" = None
     ha_slave: "HASlave | None" = None
+    #: Registers with the NameServers now and returns once they answered (or timed out):
+    #: what an admin's topic change waits for, as Java's registerIncrementBrokerData.
+    register_now: "Callable[[], Awaitable[None]] | None" = None
 
     @property
     def is_slave(self) -> bool:

@@ -90,6 +90,12 @@ class Registration:
         """A topic changed: register without waiting for the period."""
         self._wake.set()
 
+    async def registered(self) -> None:
+        """Register now and return once every NameServer answered (or the attempt timed
+        out), so an admin's topic change is routable when its answer arrives."""
+        if self.addrs:
+            await self.register_once()
+
     async def _run(self) -> None:
         period = max(10.0, min(self._ctx.broker.register_name_server_period / 1000, 60.0))
         while True:

@@ -95,7 +95,6 @@ class AdminProcessor:
 
     def register(self, dispatcher: Dispatcher) -> None:
         table: dict[int, Callable[[Connection, RemotingCommand], RemotingCommand]] = {
-            RequestCode.UPDATE_AND_CREATE_TOPIC: self.create_topic,
             RequestCode.DELETE_TOPIC_IN_BROKER: self.delete_topic,
             RequestCode.GET_ALL_TOPIC_CONFIG: self.all_topics,
             RequestCode.UPDATE_BROKER_CONFIG: self.update_config,
@@ -120,12 +119,13 @@ class AdminProcessor:
         }
         for code, handler in table.items():
             dispatcher.register(code, handler)
+        dispatcher.register(RequestCode.UPDATE_AND_CREATE_TOPIC, self.create_topic)
         dispatcher.register(RequestCode.GET_CONSUMER_RUNNING_INFO, self.call_consumer)
         dispatcher.register(RequestCode.CONSUME_MESSAGE_DIRECTLY, self.consume_directly)
 
     # topics
 
-    def create_topic(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
+    async def create_topic(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
         ctx = self._ctx
         if ctx.is_slave:
             raise RequestError(ResponseCode.SYSTEM_ERROR, "the slave broker can not create topic")
@@ -152,6 +152,8 @@ class AdminProcessor:
         )
         ctx.topics.put(config)
         log.info("topic created or updated by %s: %s", conn.peer, config)
+        if ctx.register_now is not None:
+            await ctx.register_now()
         return req.answer()
 
     def delete_topic(self, conn: Connection, req: RemotingCommand) -> RemotingCommand:
