@@ -225,7 +225,8 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
             reader.start()
         sent, tps, avg, p99, peak, errors, stored = java_load(
             "produce", pair.namesrv, topic, str(w.threads), str(w.size), str(seconds),
-            str(warmup), timeout=seconds + warmup + 180,
+            # A thousand topics are each created and routed on first use: minutes on a JVM.
+            str(warmup), timeout=seconds + warmup + 180 + w.topics * 0.4,
         )  # fmt: skip
         del sent
         values = {"tps": float(tps), "avg_ms": float(avg), "p99_ms": float(p99),
@@ -273,7 +274,12 @@ def run_system(system: str, rep: int, workloads: tuple[Workload, ...], args: arg
                                  rss_mib(pair.procs["broker"].pid))  # fmt: skip
                 stored: dict[str, int] = {}
                 for w in (w for w in workloads if w.flush == flush):
-                    result = run_workload(pair, w, args.seconds, args.warmup, stored)
+                    try:
+                        result = run_workload(pair, w, args.seconds, args.warmup, stored)
+                    except (subprocess.TimeoutExpired, RuntimeError) as exc:
+                        # One workload that cannot finish must not lose the whole report.
+                        print(f"  {system} {w.name}: FAILED ({str(exc)[:200]})", flush=True)
+                        continue
                     result.rep = rep
                     print(f"  {system} {w.name}: {result.tps:,.0f}/s", flush=True)
                     results.append(result)
