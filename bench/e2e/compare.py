@@ -100,6 +100,8 @@ class Result:
     peak_rss_mib: float = 0.0
     #: send+consume: the consumer's rate while the producer runs (``tps`` is the producer's)
     consume_tps: float = 0.0
+    #: send+consume: how many messages that consumer received
+    consumed: int = 0
 
 
 @dataclass
@@ -236,6 +238,7 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
             reader.join()
             if consumed:
                 values["consume_tps"] = float(consumed[1])
+                values["consumed"] = float(consumed[0])
                 messages += int(consumed[0])
         stored_by_send[w.name] = messages
     cpu = cpu_seconds(pid) - cpu0
@@ -243,7 +246,7 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
         pair.system, 0, w.name, values["tps"], values.get("avg_ms", 0.0),
         values.get("p99_ms", 0.0), values.get("max_ms", 0.0), int(values.get("errors", 0)),
         messages, cpu / max(messages, 1) * 1e6, peak_rss_mib(pid),
-        values.get("consume_tps", 0.0),
+        values.get("consume_tps", 0.0), int(values.get("consumed", 0)),
     )  # fmt: skip
 
 

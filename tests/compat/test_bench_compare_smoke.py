@@ -18,7 +18,10 @@ def test_compare_smoke_writes_json_markdown_and_plot(tmp_path: Path) -> None:
     assert report["machine"]["seq_write_MB_s"] > 0
     rows = report["summary"]["workloads"]
     assert set(rows) == {"send-128", "consume", "send+consume"}
-    assert rows["send+consume"]["rmq"]["consume_tps"]["median"] > 0
+    # The rate needs two deliveries to span a time; on a loaded box a late consumer may get
+    # the whole smoke run in one, so what must hold is that it received messages.
+    mixed = [r for r in report["runs"] if r["workload"] == "send+consume"]
+    assert [r["consumed"] > 0 for r in mixed] == [True]
     send = rows["send-128"]["rmq"]
     assert send["tps"]["median"] > 0
     assert send["p99_ms"]["median"] > 0
