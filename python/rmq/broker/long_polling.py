@@ -2,24 +2,16 @@
 until a message is dispatched to its queue or its suspend time passes.
 
 Wake-ups come from the send path (dispatch runs inside the put) and from the store's
-wake-up fd (bytes appended by replication); nothing polls. Wake-ups are gathered for a
-millisecond, as Java's dispatch thread gathers arrivals between its 1 ms naps: a consumer
-woken per message would pull one message per round trip while sends keep coming."""
+wake-up fd (bytes appended by replication); nothing polls."""
 
 import asyncio
 from collections.abc import Callable
 
-COALESCE_SECONDS = 0.001
-
 
 class PullHolds:
-    def __init__(self, queue_max: Callable[[str, int], int],
-                 coalesce: float = COALESCE_SECONDS) -> None:  # fmt: skip
+    def __init__(self, queue_max: Callable[[str, int], int]) -> None:
         self._queue_max = queue_max
         self._held: dict[tuple[str, int], list[tuple[int, asyncio.Future[None]]]] = {}
-        self._coalesce = coalesce
-        self._due: dict[tuple[str, int], int] = {}
-        self._flush: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._held.values())
@@ -48,21 +40,12 @@ class PullHolds:
 
     def notify(self, topic: str, queue_id: int, max_offset: int) -> None:
         """Messages up to ``max_offset`` (exclusive) are now readable in the queue."""
-        key = (topic, queue_id)
-        if key not in self._held:
+        waiting = self._held.get((topic, queue_id))
+        if not waiting:
             return
-        if max_offset > self._due.get(key, -1):
-            self._due[key] = max_offset
-        if self._flush is None:
-            self._flush = asyncio.get_running_loop().call_later(self._coalesce, self._wake_due)
-
-    def _wake_due(self) -> None:
-        self._flush = None
-        due, self._due = self._due, {}
-        for key, max_offset in due.items():
-            for offset, future in self._held.get(key, ()):
-                if max_offset > offset and not future.done():
-                    future.set_result(None)
+        for offset, future in waiting:
+            if max_offset > offset and not future.done():
+                future.set_result(None)
 
     def check_all(self, _dispatched: int = 0) -> None:
         for topic, queue_id in list(self._held):
@@ -70,9 +53,6 @@ class PullHolds:
 
     def release_all(self) -> None:
         """At shutdown: answer every held pull now."""
-        if self._flush is not None:
-            self._flush.cancel()
-            self._flush = None
         for waiting in self._held.values():
             for _, future in waiting:
                 if not future.done():
