@@ -10,7 +10,7 @@ from rmq.admin.offset import reset_offline
 from rmq.client.message import MessageQueue
 from rmq.common import fastjson
 from rmq.common.codes import RequestCode
-from rmq.console.topic_data import BadInput, Page, checked_topic, page_of
+from rmq.console.topic_data import BadInput, Page, checked_topic, cluster_of, page_of
 from rmq.remoting.command import request
 
 #: Groups every broker creates for itself; listed only when asked for system groups.
@@ -195,9 +195,7 @@ async def save_group(
     checked_group(group)
     if not (1 <= retry_queues <= 64 and 0 <= max_retries <= 64):
         raise BadInput("retry queues are 1..64 and max reconsume times 0..64")
-    info = await admin.cluster_info()
-    if cluster not in info.clusters:
-        raise LookupError(f"no cluster named {cluster}")
+    info = await cluster_of(admin, cluster)
     config = {
         "groupName": group,
         "consumeEnable": enabled,
@@ -216,9 +214,7 @@ async def save_group(
 
 async def delete_group(admin: AdminClient, cluster: str, group: str) -> None:
     checked_group(group)
-    info = await admin.cluster_info()
-    if cluster not in info.clusters:
-        raise LookupError(f"no cluster named {cluster}")
+    info = await cluster_of(admin, cluster)
     for addr in info.master_addrs(cluster):
         await admin.delete_group(addr, group, remove_offset=True)
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from rmq.admin.admin_client import AdminClient, AdminError
+from rmq.admin.admin_client import AdminClient, AdminError, ClusterInfo
 from rmq.client.config import ClientConfig
 from rmq.client.errors import ClientError
 from rmq.client.message import Message
@@ -85,6 +85,14 @@ async def topic_page(admin: AdminClient, kinds: set[str], query: str, page: int,
     return page_of(rows, page, size)
 
 
+async def cluster_of(admin: AdminClient, cluster: str) -> ClusterInfo:
+    """The NameServer's cluster table, or LookupError (404) when ``cluster`` is not in it."""
+    info = await admin.cluster_info()
+    if cluster not in info.clusters:
+        raise LookupError(f"no cluster named {cluster}")
+    return info
+
+
 def checked_topic(topic: str) -> str:
     try:
         validate_topic(topic)
@@ -143,9 +151,7 @@ async def save_topic(
         raise BadInput("read and write queue numbers are 1..1024")
     if perm not in (PERM_READ, PERM_WRITE, PERM_READ | PERM_WRITE):
         raise BadInput("perm is 2 (write), 4 (read) or 6 (read and write)")
-    info = await admin.cluster_info()
-    if cluster not in info.clusters:
-        raise LookupError(f"no cluster named {cluster}")
+    info = await cluster_of(admin, cluster)
     config = {
         "topic": topic,
         "readQueueNums": str(read),
@@ -166,9 +172,7 @@ async def save_topic(
 async def delete_topic(admin: AdminClient, cluster: str, topic: str) -> None:
     """Every master of the cluster, then every NameServer (mqadmin deleteTopic)."""
     checked_topic(topic)
-    info = await admin.cluster_info()
-    if cluster not in info.clusters:
-        raise LookupError(f"no cluster named {cluster}")
+    info = await cluster_of(admin, cluster)
     for addr in info.master_addrs(cluster):
         await admin.delete_topic_in_broker(addr, topic)
     await admin.delete_topic_in_namesrv(topic, cluster)
