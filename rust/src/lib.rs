@@ -6,6 +6,7 @@
 //! - `commitlog`, `consume_queue`: the two logs; `store`: the engine that ties them
 //!   together (put lock, dispatch, flush thread, recovery, reads).
 //! - `index`: IndexFile (lookup by key and time) over `mapped_file`, the only `unsafe`.
+//! - `consensus`: DLedger mode's Raft member (tikv's crate) over its own on-disk log.
 //! - `notify`: progress counters and the wake-up fd; `lockfile`: one process per root.
 //! - `py/`: the only code that names pyo3 (behind the `python` feature).
 #![deny(unsafe_code)]
@@ -13,6 +14,7 @@
 pub mod checkpoint;
 pub mod codec;
 pub mod commitlog;
+pub mod consensus;
 pub mod consume_queue;
 pub mod error;
 pub mod filter;

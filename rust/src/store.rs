@@ -175,6 +175,9 @@ struct Inner {
     cq_root: PathBuf,
     cq_segment_size: u64,
     dispatched: u64,
+    /// DLedger leader: records past this offset are not yet committed by the group, so they
+    /// get no consume-queue or index entries (readers cannot see them).
+    dispatch_limit: Option<u64>,
     closed: bool,
     checkpoint: Checkpoint,
     /// Queues with buffered units during one dispatch pass.
@@ -270,6 +273,9 @@ impl Inner {
     /// Dispatch records just appended from the bytes in hand (`(start, bytes)` chunks); falls
     /// back to reading the file when something before them is still undispatched.
     fn dispatch_chunks(&mut self, chunks: &[(u64, Vec<u8>)]) -> Result<()> {
+        if self.dispatch_limit.is_some() {
+            return self.dispatch();
+        }
         let seg_size = self.commitlog.segments.segment_size();
         for (start, bytes) in chunks {
             if *start != self.dispatched {
@@ -299,9 +305,14 @@ impl Inner {
 
     fn dispatch_records(&mut self) -> Result<()> {
         let seg_size = self.commitlog.segments.segment_size();
-        while self.dispatched < self.commitlog.segments.write_pos() {
+        let write_pos = self.commitlog.segments.write_pos();
+        let end = self.dispatch_limit.map_or(write_pos, |l| l.min(write_pos));
+        while self.dispatched < end {
             let from = self.dispatched;
             for (at, check) in self.commitlog.scan(from, DISPATCH_CHUNK)? {
+                if at >= end {
+                    break;
+                }
                 match check {
                     Check::Record(info) => {
                         self.dispatched = at + info.size as u64;
@@ -466,6 +477,7 @@ impl Store {
         };
         let mut inner = Inner {
             dispatched: covered.max(commitlog.segments.min_offset()).min(end),
+            dispatch_limit: None,
             commitlog,
             queues,
             index,
@@ -920,6 +932,24 @@ impl Store {
         self.progress.set_dispatched(dispatched);
         self.request_flush();
         Ok(pos)
+    }
+
+    /// Dispatch (make readable) only records below `limit`; `None` lifts the limit. A DLedger
+    /// leader moves it to the end of what the group committed. Returns the dispatched offset.
+    ///
+    /// # Errors
+    /// I/O failures (which poison the store).
+    pub fn set_dispatch_limit(&self, limit: Option<u64>) -> Result<u64> {
+        let mut inner = lock(&self.inner)?;
+        if inner.closed {
+            return Err(StoreError::Closed);
+        }
+        inner.dispatch_limit = limit;
+        inner.dispatch().inspect_err(|_| self.progress.poison())?;
+        let dispatched = inner.dispatched;
+        drop(inner);
+        self.progress.set_dispatched(dispatched);
+        Ok(dispatched)
     }
 
     /// Drop everything at and after `offset` (a diverged or uncommitted suffix).

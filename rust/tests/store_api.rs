@@ -199,6 +199,34 @@ fn truncating_a_suffix_rolls_queues_and_index_back() {
 }
 
 #[test]
+fn a_dispatch_limit_hides_records_past_it_until_it_moves() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(config(root.path())).unwrap();
+    store.put(&[message(0, "a")]).unwrap();
+    let committed = store.commitlog_offsets().unwrap().1;
+    store.set_dispatch_limit(Some(committed)).unwrap();
+    let pending: Vec<_> = (1..40)
+        .map(|i| store.put(&[message(i, "b")]).unwrap()[0])
+        .collect();
+    // Queue offsets are assigned at once; readers see only what is below the limit.
+    assert_eq!(pending[38].queue_offset, 39);
+    assert_eq!(store.queue_offsets("ApiTopic", 0).unwrap(), Some((0, 1)));
+    assert!(store
+        .query_by_key("ApiTopic", "UNIQ0005", 4, 0, i64::MAX)
+        .unwrap()
+        .is_empty());
+    let half = pending[19].phy_offset + u64::from(pending[19].size);
+    store.set_dispatch_limit(Some(half)).unwrap();
+    assert_eq!(store.queue_offsets("ApiTopic", 0).unwrap(), Some((0, 21)));
+    // A cut back to the limit forgets the hidden records; the next put reuses their slots.
+    store.truncate_commitlog(half).unwrap();
+    store.set_dispatch_limit(None).unwrap();
+    let next = store.put(&[message(99, "c")]).unwrap()[0];
+    assert_eq!((next.queue_offset, next.phy_offset), (21, half));
+    assert_eq!(store.queue_offsets("ApiTopic", 0).unwrap(), Some((0, 22)));
+}
+
+#[test]
 fn sql_filtered_reads_scan_at_most_java_s_800_units() {
     use _store::filter::sql92::{Constant, Expr, OrderOp};
     use _store::store::MessageFilter;

@@ -100,3 +100,52 @@ def inside(host: Host) -> Iterator[None]:
                 raise OSError(ctypes.get_errno(), "setns back to the test's own namespace")
     finally:
         os.close(home)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Hosts each wired to one port of a bridge in a namespace of its own."""
+
+    netns: str
+    hosts: tuple[Host, ...]
+
+    def _port(self, host: Host) -> str:
+        return f"{host.link}s"
+
+    def cut(self, host: Host) -> None:
+        """Unplug ``host``: it reaches nobody and nobody reaches it; no resets are sent."""
+        _ip("-n", self.netns, "link", "set", self._port(host), "down")
+        _ip("-n", host.netns, "link", "set", host.link, "down")
+
+    def heal(self, host: Host) -> None:
+        _ip("-n", self.netns, "link", "set", self._port(host), "up")
+        _ip("-n", host.netns, "link", "set", host.link, "up")
+
+
+@contextmanager
+def switched_hosts(count: int, subnet: str = "10.231.8") -> Iterator[Switch]:
+    """Hosts ``SUBNET.1`` .. ``SUBNET.count`` on one switch, removed afterwards."""
+    tag = f"rmq{os.getpid()}"
+    switch = f"{tag}-sw"
+    hosts = tuple(Host(f"{tag}-h{i}", f"{subnet}.{i + 1}", f"{tag}h{i}") for i in range(count))
+    made: list[str] = []
+    try:
+        _ip("netns", "add", switch)
+        made.append(switch)
+        _ip("-n", switch, "link", "add", "br0", "type", "bridge")
+        _ip("-n", switch, "link", "set", "br0", "up")
+        for host in hosts:
+            _ip("netns", "add", host.netns)
+            made.append(host.netns)
+            _ip("-n", host.netns, "link", "set", "lo", "up")
+            port = f"{host.link}s"
+            _ip("-n", host.netns, "link", "add", host.link, "type", "veth", "peer", "name",
+                port, "netns", switch)  # fmt: skip
+            _ip("-n", switch, "link", "set", port, "master", "br0")
+            _ip("-n", switch, "link", "set", port, "up")
+            _ip("-n", host.netns, "addr", "add", f"{host.ip}/24", "dev", host.link)
+            _ip("-n", host.netns, "link", "set", host.link, "up")
+        yield Switch(switch, hosts)
+    finally:
+        for name in made:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)

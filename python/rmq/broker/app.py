@@ -9,6 +9,8 @@ from typing import Final, TypeVar
 
 from rmq.broker.clients import ClientRegistry
 from rmq.broker.context import BrokerContext
+from rmq.broker.dledger.member import DLedgerMember
+from rmq.broker.dledger.roles import RoleSwitch
 from rmq.broker.groups import GroupTable
 from rmq.broker.ha.config_sync import FIRST_SYNC_SECONDS, SYNC_PERIOD_SECONDS, ConfigSync
 from rmq.broker.ha.master import HAMaster
@@ -32,11 +34,12 @@ from rmq.broker.transactions import TransactionService
 from rmq.common.atomic_file import write_atomically
 from rmq.common.message_id import host_bytes
 from rmq.config.broker import BrokerConfig
+from rmq.config.dledger import dledger_settings
 from rmq.config.loader import ConfigError, ConfigInput
 from rmq.config.network import NettyClientConfig, NettyServerConfig
 from rmq.config.properties import format_properties
 from rmq.config.settings import JavaSettings
-from rmq.config.store import BrokerRole, MessageStoreConfig
+from rmq.config.store import BrokerRole, FlushDiskType, MessageStoreConfig
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.dispatch import Dispatcher
 from rmq.remoting.server import RemotingServer
@@ -71,6 +74,8 @@ class BrokerApp:
         self.transactions: TransactionService | None = None
         self.config_sync: ConfigSync | None = None
         self.fast_server: RemotingServer | None = None
+        self.dledger: DLedgerMember | None = None
+        self.roles: RoleSwitch | None = None
 
     @property
     def config_dir(self) -> Path:
@@ -145,7 +150,7 @@ class BrokerApp:
         await self._start_replication(ctx, self._client, self.registration)
         await self.registration.start()
 
-        if not ctx.is_slave:
+        if not ctx.is_slave and self.dledger is None:
             self.schedule.start()
             self.transactions.start()
         self._every(self.broker.flush_consumer_offset_interval / 1000, self._persist_offsets)
@@ -180,6 +185,9 @@ class BrokerApp:
     async def _start_replication(
         self, ctx: BrokerContext, client: RemotingClient, registration: Registration
     ) -> None:
+        if self.store_config.enable_dleger_commit_log:
+            await self._start_dledger(ctx, client, registration)
+            return
         role = self.store_config.broker_role
         if role is BrokerRole.SLAVE:
             ctx.store.read_only = True
@@ -200,6 +208,36 @@ class BrokerApp:
         await master.start(self.server_config.bind_address, self.store_config.ha_listen_port)
         if role is BrokerRole.SYNC_MASTER:
             ctx.store.replica = master
+
+    async def _start_dledger(
+        self, ctx: BrokerContext, client: RemotingClient, registration: Registration
+    ) -> None:
+        config = self.store_config
+        assert self.schedule is not None
+        assert self.transactions is not None
+        member = self.dledger = DLedgerMember(
+            dledger_settings(self.input, config),
+            ctx.store,
+            self.config_dir.parent,
+            sync=config.flush_disk_type is FlushDiskType.SYNC_FLUSH,
+            preferred=config.preferred_leader_id,
+        )
+        sync = self.config_sync = ConfigSync(ctx, client)
+        roles = self.roles = RoleSwitch(
+            ctx, member, registration, sync, self.schedule, self.transactions
+        )
+        roles.become_slave_now()
+
+        def on_master(ha_addr: str | None, master_addr: str | None) -> None:
+            if not member.writable:
+                sync.master_addr = master_addr
+
+        registration.on_master = on_master
+        ctx.store.replicator = member
+        ctx.store.replica = member
+        ctx.dledger = member
+        await member.start()
+        self._every(SYNC_PERIOD_SECONDS, sync.sync_all, first=FIRST_SYNC_SECONDS)
 
     def apply_config_update(self, values: dict[str, str]) -> None:
         """Apply allow-listed keys to the running models and persist them (Java writes them
@@ -282,6 +320,10 @@ class BrokerApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.roles is not None:
+            await self.roles.stop()
+        if self.dledger is not None:
+            await self.dledger.stop()
         if self.registration is not None:
             await self.registration.stop()
         ctx = self.ctx

@@ -17,6 +17,7 @@ from rmq.config.store import BrokerRole, MessageStoreConfig
 from rmq.store.store import MessageStore
 
 if TYPE_CHECKING:
+    from rmq.broker.dledger.member import DLedgerMember
     from rmq.broker.ha.master import HAMaster
     from rmq.broker.ha.slave import HASlave
     from rmq.broker.schedule import ScheduleService
@@ -42,6 +43,8 @@ class BrokerContext:
     #: Replication: the HA server on a master, the HA client on a slave.
     ha_master: "HAMaster | None" = None
     ha_slave: "HASlave | None" = None
+    #: DLedger mode: this broker's member of its Raft group.
+    dledger: "DLedgerMember | None" = None
     #: Registers with the NameServers now and returns once they answered (or timed out):
     #: what an admin's topic change waits for, as Java's registerIncrementBrokerData.
     register_now: "Callable[[], Awaitable[None]] | None" = None

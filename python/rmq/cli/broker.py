@@ -81,14 +81,6 @@ def main(
     if print_config or print_important:
         click.echo(print_settings(models, important_only=print_important and not print_config))
         sys.exit(0)
-    store = next(m for m in models if isinstance(m, MessageStoreConfig))
-    if store.enable_dleger_commit_log:
-        # Three brokers of one group would all act as master: refuse before binding.
-        origin = config.origin("enableDLegerCommitLog")
-        click.echo(f"config error: enableDLegerCommitLog=true from {origin}: rmq cannot run "
-                   "DLedger groups yet; use brokerRole=ASYNC_MASTER/SYNC_MASTER/SLAVE pairs",
-                   err=True)  # fmt: skip
-        sys.exit(1)
     run_broker(config, models)
 
 

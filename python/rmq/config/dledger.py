@@ -66,6 +66,12 @@ def dledger_settings(config: ConfigInput, store: MessageStoreConfig) -> DLedgerS
     for peer_id in ids:
         if ids.count(peer_id) > 1:
             raise _fail(config, "dLegerPeers", raw, f"peer id {peer_id} appears twice")
+    numbers = [int(p.id[1:]) for p in peers]
+    for peer, number in zip(peers, numbers, strict=True):
+        if numbers.count(number) > 1:
+            raise _fail(config, "dLegerPeers", raw,
+                        f"peer id {peer.id} has the same number as another peer "
+                        "(members are numbered by the digits of their id)")  # fmt: skip
     addrs = [p.addr for p in peers]
     for addr in addrs:
         if addrs.count(addr) > 1:

@@ -6,6 +6,10 @@ import itertools
 from collections.abc import Callable
 
 
+class _GaveUp(Exception):
+    """Resolves waiters whose offset will not be reached (a DLedger leader stepped down)."""
+
+
 class OffsetWaiters:
     """Futures kept in offset order, so each advance resolves only those it reached."""
 
@@ -25,7 +29,7 @@ class OffsetWaiters:
         try:
             async with asyncio.timeout(timeout):
                 await future
-        except TimeoutError:
+        except (TimeoutError, _GaveUp):
             return False
         return True
 
@@ -40,4 +44,11 @@ class OffsetWaiters:
         for _, _, future in self._heap:
             if not future.done():
                 future.cancel()
+        self._heap.clear()
+
+    def fail_all(self) -> None:
+        """Answer every waiter False now: the offsets they wait for may never be reached."""
+        for _, _, future in self._heap:
+            if not future.done():
+                future.set_exception(_GaveUp())
         self._heap.clear()

@@ -42,7 +42,18 @@ _PUT_STATUSES = tuple(PutStatus)
 
 
 class ReplicaGate(Protocol):
-    """What a SYNC_MASTER put waits on (implemented by the broker's HA service)."""
+    """What a SYNC_MASTER put waits on (the broker's HA service), or a DLedger leader's put
+    (the group member)."""
+
+    @property
+    def not_available(self) -> PutStatus:
+        """The status of a put when :meth:`slave_ok` says no."""
+        ...
+
+    @property
+    def timed_out(self) -> PutStatus:
+        """The status of a put whose wait timed out."""
+        ...
 
     def slave_ok(self, master_put_where: int) -> bool:
         """A slave is connected and no further behind than haSlaveFallbehindMax."""
@@ -51,6 +62,15 @@ class ReplicaGate(Protocol):
     async def wait_acked(self, offset: int, timeout: float) -> bool:
         """True once a slave acknowledged everything below ``offset``."""
         ...
+
+
+class Replicator(Protocol):
+    """A DLedger member: every commitlog write of its leader is proposed to the group."""
+
+    @property
+    def writable(self) -> bool: ...
+
+    def appended(self, start: int, end: int) -> None: ...
 
 
 _REFUSED = PutResult(PutStatus.SERVICE_NOT_AVAILABLE, 0, 0, 0, 0)
@@ -76,6 +96,8 @@ class MessageStore:
         self.replica: ReplicaGate | None = None
         #: Set on a SLAVE: only replication writes; puts answer SERVICE_NOT_AVAILABLE.
         self.read_only = False
+        #: Set in DLedger mode: puts are taken only by the group's writable leader.
+        self.replicator: Replicator | None = None
 
     @classmethod
     async def open(cls, config: MessageStoreConfig) -> "MessageStore":
@@ -102,7 +124,18 @@ class MessageStore:
         if self.read_only:
             return [_REFUSED] * len(messages)
         statuses = _PUT_STATUSES
-        return [PutResult(statuses[s], p, q, n, t) for s, p, q, n, t in self._engine.put(messages)]
+        replicator = self.replicator
+        if replicator is None:
+            raw = self._engine.put(messages)
+        elif not replicator.writable:
+            return [_REFUSED] * len(messages)
+        else:
+            start = self._engine.commitlog_offsets()[1]
+            raw = self._engine.put(messages)
+            end = self._engine.commitlog_offsets()[1]
+            if end > start:
+                replicator.appended(start, end)
+        return [PutResult(statuses[s], p, q, n, t) for s, p, q, n, t in raw]
 
     async def put(self, messages: Sequence[MessageInput], *, wait: bool = True) -> list[PutResult]:
         """Append a batch; with ``wait``, return once it is on disk (SYNC_FLUSH) and on a
@@ -122,9 +155,9 @@ class MessageStore:
         if replica is not None:
             # Java checks the slave after the disk and lets its verdict stand over the disk's.
             if not replica.slave_ok(end):
-                failed = PutStatus.SLAVE_NOT_AVAILABLE
+                failed = replica.not_available
             elif not await replica.wait_acked(end, self._flush_timeout):
-                failed = PutStatus.FLUSH_SLAVE_TIMEOUT
+                failed = replica.timed_out
         if failed is None:
             return results
         return [r.with_status(failed) if r.status is PutStatus.PUT_OK else r for r in results]
@@ -186,6 +219,11 @@ class MessageStore:
 
     def truncate_commitlog(self, offset: int) -> None:
         self._engine.truncate_commitlog(offset)
+
+    def set_dispatch_limit(self, limit: int | None) -> int:
+        """Make only records below ``limit`` readable (a DLedger member: what the group
+        committed); returns the dispatched offset."""
+        return self._engine.set_dispatch_limit(limit)
 
     def queue_offsets(self, topic: str, queue_id: int) -> tuple[int, int] | None:
         return self._engine.queue_offsets(topic, queue_id)

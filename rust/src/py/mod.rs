@@ -3,6 +3,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod filter;
+mod raft;
 mod store;
 
 #[pymodule]
@@ -12,6 +13,7 @@ fn _store(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GET_STATUS_NAMES", crate::store::GET_STATUS_NAMES.to_vec())?;
     m.add_class::<store::PyStore>()?;
     m.add_class::<filter::PySqlFilter>()?;
+    m.add_class::<raft::PyRaftNode>()?;
     errors::register(m)?;
     Ok(())
 }

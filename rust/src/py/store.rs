@@ -283,6 +283,13 @@ impl PyStore {
         Ok(PyBytes::new(py, &bytes).unbind())
     }
 
+    /// Make records below `limit` readable (None: all); returns the dispatched offset.
+    #[pyo3(signature = (limit))]
+    fn set_dispatch_limit(&self, py: Python<'_>, limit: Option<u64>) -> PyResult<u64> {
+        let engine = Arc::clone(&self.engine);
+        enter(py, move || engine.set_dispatch_limit(limit))
+    }
+
     /// Append replicated bytes at exactly `offset`; returns the new end of the log.
     fn append_replicated(&self, py: Python<'_>, offset: u64, data: &[u8]) -> PyResult<u64> {
         let data = data.to_vec();

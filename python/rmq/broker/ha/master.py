@@ -15,6 +15,7 @@ from rmq.common import fastjson
 from rmq.common.atomic_file import write_atomically
 from rmq.config.store import MessageStoreConfig
 from rmq.store.offset_waiters import OffsetWaiters
+from rmq.store.results import PutStatus
 from rmq.store.store import MessageStore
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ class SlaveStatus:
 
 
 class HAMaster:
+    #: Java's answers when no slave is in reach, or none acknowledged in time.
+    not_available: Final = PutStatus.SLAVE_NOT_AVAILABLE
+    timed_out: Final = PutStatus.FLUSH_SLAVE_TIMEOUT
+
     def __init__(self, store: MessageStore, config: MessageStoreConfig,
                  diverged_file: Path | None = None) -> None:  # fmt: skip
         self._store = store

@@ -36,6 +36,7 @@ import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.MessageQueueSelector;
 import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.MQVersion;
 import org.apache.rocketmq.common.TopicConfig;
@@ -133,6 +134,9 @@ public final class RmqCompat {
                 break;
             case "mqadminbatch":
                 mqadminBatch();
+                break;
+            case "steady":
+                steady(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
                 break;
             default:
                 throw new IllegalArgumentException("unknown command " + args[0]);
@@ -323,6 +327,37 @@ public final class RmqCompat {
         } finally {
             producer.shutdown();
         }
+    }
+
+    /**
+     * Sync sends one at a time (through failovers: routes are refreshed every second), each
+     * outcome printed as "SENT i OK" or "FAILED i reason", until count or seconds run out.
+     */
+    private static void steady(String ns, String topic, int count, int seconds) throws Exception {
+        DefaultMQProducer producer = new DefaultMQProducer("compat_steady");
+        producer.setNamesrvAddr(ns);
+        producer.setPollNameServerInterval(1000);
+        producer.setSendMsgTimeout(3000);
+        producer.start();
+        long deadline = System.currentTimeMillis() + seconds * 1000L;
+        try {
+            for (int i = 0; i < count && System.currentTimeMillis() < deadline; i++) {
+                Message msg = new Message(topic, "TagA", "steady-" + i,
+                    ("steady-" + i).getBytes(StandardCharsets.UTF_8));
+                try {
+                    SendResult r = producer.send(msg);
+                    System.out.println((r.getSendStatus() == SendStatus.SEND_OK ? "SENT " : "FAILED ")
+                        + i + " " + r.getSendStatus());
+                } catch (Exception e) {
+                    System.out.println("FAILED " + i + " " + e.getClass().getSimpleName());
+                    Thread.sleep(100);
+                }
+                System.out.flush();
+            }
+        } finally {
+            producer.shutdown();
+        }
+        System.out.println("DONE");
     }
 
     /**
