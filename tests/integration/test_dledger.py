@@ -221,3 +221,29 @@ async def test_a_partitioned_master_is_replaced_and_rejoins_after_healing(tmp_pa
                     group.stop(i, signal.SIGTERM)
             logs = [group.commitlog(i) for i in range(3)]
             assert logs[0] == logs[1] == logs[2]
+
+
+async def test_garbage_on_a_raft_port_is_dropped_and_the_group_goes_on(tmp_path: Path) -> None:
+    with dledger_group(tmp_path) as group:
+        client = RemotingClient(timeout=10.0)
+        try:
+            master = await wait_master(client, group)
+            port = group.raft_ports[group.index_of(master)]
+            # A frame that does not decode as a Raft message is ignored (connection kept).
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"\x00\x00\x00\x0a" + b"not-a-raft")
+            await writer.drain()
+            # One past the frame limit: the member hangs up.
+            writer.write(b"\x7f\xff\xff\xff")
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(), 5.0) == b""
+            writer.close()
+            reply = await client.invoke(master, send_request(TOPIC, b"still-here"), 5.0)
+            assert reply.code == ResponseCode.SUCCESS
+            assert (await broker_addrs(client, group.namesrv))["0"] == master
+        finally:
+            await client.close()
+        log = tmp_path / f"n{group.index_of(master)}" / "logs" / "rocketmqlogs" / "broker.log"
+        text = log.read_text()
+        assert "ignoring a peer message" in text
+        assert "sent a 2147483647-byte frame" in text

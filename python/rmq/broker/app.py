@@ -312,6 +312,8 @@ class BrokerApp:
         report = await self.ctx.store.clean()
         if report.deleted_commitlog or report.deleted_consume_queue:
             log.info("retention: %s", report)
+        if self.dledger is not None:
+            self.dledger.compact()
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -193,6 +193,17 @@ impl GroupNode {
         self.node.raft.raft_log.last_index()
     }
 
+    /// Remove Raft log segments that are applied and whose commitlog bytes retention
+    /// already deleted (see [`LogStore::compact`]); returns how many went.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn compact(&mut self, commitlog_min: u64) -> Result<usize> {
+        let applied = self.node.raft.raft_log.applied;
+        let removed = self.node.mut_store().compact(applied, commitlog_min)?;
+        Ok(removed)
+    }
+
     /// Write the hard state (with its latest commit index) to disk.
     ///
     /// # Errors

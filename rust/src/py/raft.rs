@@ -111,6 +111,11 @@ impl PyRaftNode {
         })
     }
 
+    /// Drop Raft log segments retention made useless; returns how many went.
+    fn compact(&self, commitlog_min: u64) -> PyResult<usize> {
+        self.with(|n| n.compact(commitlog_min))
+    }
+
     /// Write the hard state with its latest commit index (at shutdown).
     fn close(&self) -> PyResult<()> {
         self.with(|n| n.close())

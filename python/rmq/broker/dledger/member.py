@@ -155,6 +155,16 @@ class DLedgerMember:
             os.close(self._applied_fd)
             self._applied_fd = -1
 
+    def compact(self) -> int:
+        """After a retention pass: drop Raft log segments whose commitlog bytes are gone."""
+        node = self._node
+        if node is None or self.failed is not None:
+            return 0
+        removed = node.compact(self._store.commitlog_offsets()[0])
+        if removed:
+            log.info("dledger: removed %d Raft log segment(s) below the commitlog", removed)
+        return removed
+
     # -- what the store calls (ReplicaGate and the leader's write hook) -------------------
 
     def slave_ok(self, master_put_where: int) -> bool:
