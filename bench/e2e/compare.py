@@ -11,6 +11,10 @@ runbroker.sh gives a small box; rmq as installed), the load on CPU 1, the same w
   TPS, average/p99/max RT.
 - topics-N: sends round robin over N topics (RocketMQ's single-commitlog claim).
 - threads-N: producer concurrency scaling.
+- batch-32x128: sync batch sends of 32 messages of 128 B (Bench.java; rocketmq-example 4.7.0
+  has no batch producer); TPS counts messages.
+- sync-master-128 (full): the broker is a SYNC_MASTER with a slave of the same system; a
+  send is answered once the slave has it.
 - sync-flush-128: SYNC_FLUSH broker, 128 B sends.
 - consume: a push consumer reading back everything the send-128 workload stored.
 - send+consume: sends while a push consumer reads the same topic (both rates recorded).
@@ -22,7 +26,9 @@ its boot line, idle RSS, store bytes per stored message. Ceilings measured in th
 buffered sequential write bandwidth, fdatasync rate, loopback round trips.
 
 Output: bench/results/compare-DATE.json, .md (the table the README shows) and .png plots.
-Replication (SYNC_MASTER pair) has its own run: python -m bench.e2e.replication.
+Replication catch-up has its own run (python -m bench.e2e.replication), DLedger groups too
+(python -m bench.e2e.dledger). topics-1000 runs on a pair of its own: Apache's broker
+stays busy creating and routing topics long after it, which broke the workloads after it.
 
 Usage: python -m bench.e2e.compare [--quick | --full | --smoke] [--reps N] [--seconds S]
        [--systems rmq,apache] [--out DIR]
@@ -45,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.e2e.pair import Pair, java_load, rss_mib, start_pair
+from bench.e2e.replication import Slave, until_replicating
 from bench.e2e.store_ceilings import fdatasync_rate, seq_write_bandwidth
 from rmq.common import fastjson
 from rmq.common.codes import RequestCode
@@ -71,6 +78,12 @@ class Workload:
     mixed: bool = False
     #: bytes written first (sync sends, 32 threads), then consumed: the rate is the consumer's
     backlog: int = 0
+    #: messages per batch send (Bench.java producebatch; TPS counts messages)
+    batch: int = 0
+    #: runs on a pair of its own (a workload that leaves the broker busy for long after)
+    own_pair: bool = False
+    #: the broker is a SYNC_MASTER with a slave of the same system
+    replicated: bool = False
 
 
 SMOKE = (Workload("send-128"), Workload("consume", consume=True),
@@ -78,8 +91,10 @@ SMOKE = (Workload("send-128"), Workload("consume", consume=True),
 QUICK = (Workload("send-official", official=True), Workload("send-128"),
          Workload("send-1k", size=1024), Workload("topics-64", topics=64),
          Workload("consume", consume=True), Workload("send+consume", mixed=True))  # fmt: skip
-FULL = (*QUICK[:4], Workload("topics-1000", topics=1000), Workload("threads-1", threads=1),
-        Workload("threads-64", threads=64), *QUICK[4:],
+FULL = (*QUICK[:4], Workload("topics-1000", topics=1000, own_pair=True),
+        Workload("threads-1", threads=1), Workload("threads-64", threads=64),
+        Workload("batch-32x128", batch=32), *QUICK[4:],
+        Workload("sync-master-128", replicated=True),
         Workload("backlog-1g", size=1024, backlog=1 << 30),
         Workload("tx-official", official=True, transactional=True),
         Workload("sync-flush-128", flush="SYNC_FLUSH"))  # fmt: skip
@@ -207,6 +222,13 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
                              sent, "1800", timeout=3600)  # fmt: skip
         values = {"tps": float(tps), "errors": float(errors)}
         messages = int(sent) + int(got)
+    elif w.batch:
+        base = "Bench-" + re.sub(r"[^A-Za-z0-9_-]", "-", w.name)
+        sent, tps, errors = java_load("producebatch", pair.namesrv, base, str(w.threads),
+                                      str(w.size), str(w.batch), str(seconds), str(warmup),
+                                      timeout=seconds + warmup + 180)  # fmt: skip
+        values = {"tps": float(tps), "errors": float(errors)}
+        messages = int(sent)
     elif w.consume:
         expected = stored_by_send.get("send-128", 0)
         got, tps = java_load("consume", pair.namesrv, "Bench-send-128", "bench_consume_back",
@@ -267,16 +289,28 @@ def written_bytes(addr: str) -> int:
 def run_system(system: str, rep: int, workloads: tuple[Workload, ...], args: argparse.Namespace
                ) -> tuple[list[Result], list[PairFacts]]:  # fmt: skip
     results, facts = [], []
-    for flush in sorted({w.flush for w in workloads}):
+    groups: dict[tuple[str, str, bool], list[Workload]] = {}
+    for w in workloads:
+        groups.setdefault((w.flush, w.name if w.own_pair else "", w.replicated), []).append(w)
+    for (flush, _, replicated), group in sorted(groups.items(), key=lambda kv: kv[0]):
         with tempfile.TemporaryDirectory(prefix=f"bench-compare-{system}-") as tmp:
             home = Path(tmp)
-            pair = start_pair(system, home, flush, SMALL, pin=not args.smoke)
+            extra = {**SMALL, "brokerRole": "SYNC_MASTER"} if replicated else SMALL
+            (home / "master").mkdir()
+            name = "broker-ha" if replicated else "broker-bench"
+            pair = start_pair(system, home / "master", flush, extra, pin=not args.smoke,
+                              broker_name=name)  # fmt: skip
+            slave: Slave | None = None
             try:
+                if replicated:
+                    slave = Slave(system, home, pair)
+                    slave.start()
+                    asyncio.run(until_replicating(pair.namesrv))
                 time.sleep(2)  # settle before the idle reading
                 fact = PairFacts(system, rep, flush, pair.boot_s,
                                  rss_mib(pair.procs["broker"].pid))  # fmt: skip
                 stored: dict[str, int] = {}
-                for w in (w for w in workloads if w.flush == flush):
+                for w in group:
                     try:
                         result = run_workload(pair, w, args.seconds, args.warmup, stored)
                     except (subprocess.TimeoutExpired, RuntimeError) as exc:
@@ -289,8 +323,11 @@ def run_system(system: str, rep: int, workloads: tuple[Workload, ...], args: arg
                 total = sum(stored.values())
                 if total:
                     fact.store_bytes_per_msg = written_bytes(pair.broker_addr) / total
-                facts.append(fact)
+                if not replicated:
+                    facts.append(fact)
             finally:
+                if slave is not None:
+                    slave.stop()
                 pair.stop()
     return results, facts
 

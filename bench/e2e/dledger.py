@@ -54,6 +54,8 @@ class Run:
     lost: int = 0
     duplicated: int = 0
     out_of_order: int = 0
+    #: a kill after which no new master took a send in time (the rounds stop there)
+    failed_failovers: int = 0
 
 
 class Members:
@@ -199,6 +201,8 @@ async def one_rep(system: str, rep: int, args: argparse.Namespace) -> Run:
 async def failovers(remoting: RemotingClient, members: Members, run: Run, kills: int,
                     boot_wait: float) -> None:  # fmt: skip
     load = Load(remoting, members.view)
+    started = time.monotonic()
+    kill_times: list[float] = []
     runner = asyncio.create_task(load.run(limit=10_000_000, seconds=kills * 120))
     try:
         for _ in range(kills):
@@ -206,10 +210,17 @@ async def failovers(remoting: RemotingClient, members: Members, run: Run, kills:
             victim = members.view.index_of(master)
             await asyncio.sleep(0.5)
             fault = time.monotonic()
+            kill_times.append(fault)
             await asyncio.to_thread(members.kill, victim)
-            await until_master(remoting, members, master, boot_wait)
-            run.failover_s.append(time.monotonic() - fault)
             run.kills += 1
+            try:
+                await until_master(remoting, members, master, boot_wait)
+            except RuntimeError as exc:
+                print(f"  {members.system} kill {run.kills}: FAILED ({exc})", flush=True)
+                run.failed_failovers += 1
+                await asyncio.to_thread(members.start, victim)
+                break
+            run.failover_s.append(time.monotonic() - fault)
             await asyncio.to_thread(members.start, victim)
             await until_listed(remoting, members, master, boot_wait)
             print(f"  {members.system} kill {run.kills}: failover "
@@ -217,8 +228,20 @@ async def failovers(remoting: RemotingClient, members: Members, run: Run, kills:
     finally:
         load.stop()
         await runner
-    master = await until_master(remoting, members, None, boot_wait)
+    try:
+        master = await until_master(remoting, members, None, boot_wait)
+    except RuntimeError as exc:
+        print(f"  {members.system}: no master to check against ({exc})", flush=True)
+        run.lost = -1
+        return
     verdict = check(load, await consume_all(remoting, master))
+    for body in verdict.lost[:5]:
+        sent = next(o for o in load.outcomes if o.body == body)
+        needle = len(body).to_bytes(4, "big") + body.encode()  # body length, then body
+        on_disk = [i for i in range(3) if needle in members.view.commitlog(i)]
+        print(f"  LOST {body}: acknowledged at {sent.at - started:.2f} s (kills at "
+              f"{[round(k - started, 2) for k in kill_times]}), in the commitlog of "
+              f"{on_disk}", flush=True)  # fmt: skip
     run.acked = len(load.acked())
     run.lost = len(verdict.lost)
     run.duplicated = verdict.duplicated

@@ -443,11 +443,19 @@ impl Store {
         let (checkpoint, stamps) = Checkpoint::open(&config.root.join("checkpoint"))?;
         let mut commitlog = CommitLog::open(&cl_dir, config.commitlog_segment_size)?;
         let mut queues = load_queues(&cq_root, config.consume_queue_segment_size)?;
-        let covered = queues
+        let mut covered = queues
             .values()
             .map(ConsumeQueue::max_phy_end)
             .max()
             .unwrap_or(0);
+        if abnormal {
+            // Units still in a queue's write buffer died with the process, so the furthest
+            // queue says nothing about the others: dispatch again from the last offset below
+            // which every queue was written (duplicates are skipped per queue).
+            if let Some(mark) = read_dispatch_mark(&config.root.join(DISPATCH_MARK_FILE)) {
+                covered = covered.min(mark);
+            }
+        }
         let (end, _) = commitlog.recover(covered, abnormal.then(|| stamps.min_timestamp()))?;
         let min_phy = commitlog.segments.min_offset();
         for queue in queues.values_mut() {
@@ -457,11 +465,15 @@ impl Store {
                 queue.delete_before_phy(min_phy)?;
             }
         }
-        let mut covered = queues
-            .values()
-            .map(ConsumeQueue::max_phy_end)
-            .max()
-            .unwrap_or(0);
+        let mut covered = if abnormal {
+            covered.min(end)
+        } else {
+            queues
+                .values()
+                .map(ConsumeQueue::max_phy_end)
+                .max()
+                .unwrap_or(0)
+        };
         let index = if config.message_index_enable {
             let mut index = IndexService::open(
                 &config.root.join("index"),
@@ -489,6 +501,12 @@ impl Store {
         };
         inner.dispatch()?;
         inner.rebuild_queue_offsets();
+        for queue in inner.queues.values_mut() {
+            queue.write_pending()?;
+        }
+        let mark_path = config.root.join(DISPATCH_MARK_FILE);
+        write_dispatch_mark(&mark_path, inner.dispatched)
+            .map_err(|e| StoreError::io("write", &mark_path, e))?;
         // Everything recovered is on disk; record that before new writes begin.
         sync_files(&inner.commitlog.segments.dirty_files(0, end))?;
         inner.flushed_store_ts = inner.commitlog.last_store_timestamp();
@@ -1132,6 +1150,36 @@ impl Drop for Store {
 }
 
 /// The flush thread (Java: `FlushRealTimeService` / `GroupCommitService`).
+/// rmq's own file beside `checkpoint`: the commitlog offset below which every consume-queue
+/// unit was written to its file (Java writes units straight into mapped files, so it has
+/// no such gap to bridge).
+const DISPATCH_MARK_FILE: &str = "dispatchmark";
+
+fn read_dispatch_mark(path: &Path) -> Option<u64> {
+    let bytes = fs::read(path).ok()?;
+    if bytes.len() != 12 {
+        return None;
+    }
+    let (offset, crc) = bytes.split_at(8);
+    if crc32fast::hash(offset).to_be_bytes() != crc {
+        return None;
+    }
+    Some(u64::from_be_bytes(offset.try_into().ok()?))
+}
+
+fn write_dispatch_mark(path: &Path, offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = offset.to_be_bytes().to_vec();
+    bytes.extend_from_slice(&crc32fast::hash(&offset.to_be_bytes()).to_be_bytes());
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    // One 12-byte write at offset 0: a torn one fails its checksum and is ignored.
+    file.write_all_at(&bytes, 0)
+}
+
 fn flush_loop(
     inner: &Mutex<Inner>,
     progress: &Progress,
@@ -1165,7 +1213,7 @@ fn flush_loop(
         if last_cq_flush.elapsed() >= config.flush_consume_queue_interval {
             last_cq_flush = Instant::now();
             // Dispatch is inline, so the newest appended message is also the newest queued.
-            let (files, stamps, checkpoint): (Vec<_>, _, _) = match inner.lock() {
+            let (files, stamps, checkpoint, mark): (Vec<_>, _, _, _) = match inner.lock() {
                 Ok(mut inner) => {
                     let logics = inner.commitlog.last_store_timestamp();
                     let stamps = inner.stamps(logics);
@@ -1176,11 +1224,15 @@ fn flush_loop(
                             Err(_) => return progress.poison(),
                         }
                     }
-                    (files, stamps, inner.checkpoint.clone())
+                    // Every record below `dispatched` now has its unit in a queue file.
+                    (files, stamps, inner.checkpoint.clone(), inner.dispatched)
                 }
                 Err(_) => return progress.poison(),
             };
-            if sync_files(&files).is_err() || checkpoint.write(stamps).is_err() {
+            if sync_files(&files).is_err()
+                || checkpoint.write(stamps).is_err()
+                || write_dispatch_mark(&config.root.join(DISPATCH_MARK_FILE), mark).is_err()
+            {
                 return progress.poison();
             }
         }

@@ -203,16 +203,23 @@ async def consume_all(client: RemotingClient, addr: str, queues: int = 4) -> lis
             reply = await client.invoke(
                 addr, pull_request("raft-checker", TOPIC, queue_id, offset, max_nums=32), 5.0
             )
-            if reply.code != ResponseCode.SUCCESS:
-                break
-            bodies += [m.body.decode() for m in decode_records(reply.body or b"")]
-            offset = int(reply.field("nextBeginOffset") or offset)
+            following = int(reply.field("nextBeginOffset") or offset)
+            if reply.code == ResponseCode.SUCCESS:
+                bodies += [m.body.decode() for m in decode_records(reply.body or b"")]
+            elif (
+                reply.code
+                not in (ResponseCode.PULL_RETRY_IMMEDIATELY, ResponseCode.PULL_OFFSET_MOVED)
+                or following <= offset
+            ):
+                break  # the end of the queue (or a queue that cannot be read on)
+            offset = following
         result.append(bodies)
     return result
 
 
 @dataclass
 class Verdict:
+    #: acknowledged, never consumed
     lost: list[str]
     duplicated: int
     out_of_order: int

@@ -74,3 +74,42 @@ async def verify(root: Path, acked: list[tuple[int, int]]) -> None:
         assert hi >= sum(1 for i, _ in acked if i % 4 == 0)
     finally:
         await store.close()
+
+
+_UNEVEN_WRITER = """
+import sys, time
+from rmq._store import Store
+store = Store(sys.argv[1], flush_consume_queue_interval_ms=600000)
+msg = lambda q, i: ("CrashTopic", q, b"m%d" % i, b"", 0, 0, 0, bytes(8), bytes(8), 0, 0)
+store.put([msg(1, i) for i in range(5)])
+store.put([msg(0, i) for i in range(300)])  # queue 0's buffer fills and is written
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_sigkill_with_queue_units_still_buffered_loses_none(tmp_path: Path) -> None:
+    """Queue units are written a few KiB at a time: a process killed while one queue's units
+    sit in its buffer and another queue's were written must get both back on reopen."""
+    root = tmp_path / "store"
+    writer = subprocess.Popen([sys.executable, "-c", _UNEVEN_WRITER, str(root)],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert writer.stdout is not None
+    assert writer.stdout.readline().strip() == "ready"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(10)
+    writer.stdout.close()
+
+    async def reopen() -> None:
+        config = ConfigInput(None, {}, {"storePathRootDir": str(root)}, {})
+        store = await MessageStore.open(config.build(MessageStoreConfig))
+        try:
+            assert store.queue_offsets("CrashTopic", 1) == (0, 5)
+            assert store.queue_offsets("CrashTopic", 0) == (0, 300)
+            got = store.get("CrashTopic", 1, 0, 32)
+            assert got.status is GetStatus.FOUND
+            assert record_bodies(got.buffer) == [b"m%d" % i for i in range(5)]
+        finally:
+            await store.close()
+
+    asyncio.run(reopen())

@@ -227,9 +227,16 @@ class DLedgerMember:
             messages, committed, highest = node.ready()
             for to, message in messages:
                 self._links.send(to, message)
+            self.leader_id, term, self.role, _commit, last = node.status()
+            if self.writable and (self.role != LEADER or term != self.term):
+                # Deposed (a peer's message moved the term): the commitlog past the applied
+                # end holds this member's own uncommitted writes, which the entries now
+                # committed may replace. Cut them before applying anything.
+                self._step_down()
+            self.term = term
             if committed or highest > self.applied_index:
                 self._apply(committed, highest)
-            self._follow_role(node)
+            self._follow_role(last)
         except (StoreError, OSError) as exc:
             # A member that cannot write its log or commitlog must not go on voting.
             self.failed = exc
@@ -274,8 +281,7 @@ class DLedgerMember:
             store.set_dispatch_limit(self.applied_end)
         self._waiters.release(self.applied_end)
 
-    def _follow_role(self, node: RaftNode) -> None:
-        self.leader_id, self.term, self.role, _commit, last = node.status()
+    def _follow_role(self, last: int) -> None:
         if self.role == LEADER:
             if not self.writable and self.applied_index >= last:
                 # Everything in the log, including this term's first entry, is applied: the
