@@ -31,7 +31,7 @@ Replication catch-up has its own run (python -m bench.e2e.replication), DLedger 
 stays busy creating and routing topics long after it, which broke the workloads after it.
 
 Usage: python -m bench.e2e.compare [--quick | --full | --smoke] [--reps N] [--seconds S]
-       [--systems rmq,apache] [--out DIR]
+       [--systems rmq,apache] [--only NAME,NAME] [--out DIR]
 """
 
 import argparse
@@ -438,9 +438,16 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--seconds", type=int)
     parser.add_argument("--warmup", type=int)
     parser.add_argument("--systems")
+    parser.add_argument("--only", help="comma-separated workload names of the chosen set")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    workloads = SMOKE if args.smoke else FULL if args.full else QUICK
+    workloads: tuple[Workload, ...] = SMOKE if args.smoke else FULL if args.full else QUICK
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = set(wanted) - {w.name for w in workloads}
+        if unknown:
+            parser.error(f"no such workload: {', '.join(sorted(unknown))}")
+        workloads = tuple(w for w in workloads if w.name in wanted)
     args.reps = args.reps or (1 if args.smoke else 3 if args.full else 1)
     args.seconds = args.seconds or (1 if args.smoke else 15 if args.full else 8)
     args.warmup = args.warmup if args.warmup is not None else (0 if args.smoke else 3)
