@@ -28,11 +28,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rmq.client import BrokerError, ClientError, Message, Producer, SendStatus
-from rmq.common.codes import ResponseCode
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.errors import RemotingError
-from tests.harness.broker_requests import send_request
-from tests.harness.dledger import GROUP, TOPIC, Group, Load, broker_addrs, check, consume_all
+from tests.harness.dledger import (
+    GROUP,
+    TOPIC,
+    Group,
+    Load,
+    broker_addrs,
+    check,
+    consume_all,
+    wait_master,
+)
 from tests.harness.java import JVM_FLAGS, classpath, java_env
 from tests.harness.pair import BROKER_JVM, spawn, stop
 from tests.harness.processes import BIN, free_broker_port, free_port, write_properties
@@ -124,19 +131,15 @@ class Members:
 
 async def until_master(remoting: RemotingClient, members: Members, not_addr: str | None,
                        timeout: float) -> str:  # fmt: skip
-    """The master's address once the NameServer lists one (not ``not_addr``) taking sends."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            master = (await broker_addrs(remoting, members.namesrv)).get("0")
-            if master and master != not_addr:
-                reply = await remoting.invoke(master, send_request(TOPIC, b"probe"), 3.0)
-                if reply.code == ResponseCode.SUCCESS:
-                    return master
-        except (OSError, TimeoutError, RemotingError):
-            pass
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"{members.system}: no master other than {not_addr} in {timeout} s")
+    """The master's address once the NameServer lists one (not ``not_addr``) taking sends;
+    polled every 50 ms so failover times are read to that resolution."""
+    try:
+        return await wait_master(remoting, members.view, not_addr=not_addr, timeout=timeout,
+                                 every=0.05)  # fmt: skip
+    except AssertionError:
+        raise RuntimeError(
+            f"{members.system}: no master other than {not_addr} in {timeout} s"
+        ) from None
 
 
 async def until_listed(remoting: RemotingClient, members: Members, addr: str,

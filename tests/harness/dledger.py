@@ -122,10 +122,11 @@ async def broker_addrs(client: RemotingClient, namesrv: str) -> dict[str, str]:
 
 
 async def wait_master(
-    client: RemotingClient, group: Group, *, not_addr: str | None = None, timeout: float = 20.0
-) -> str:
+    client: RemotingClient, group: Group, *, not_addr: str | None = None, timeout: float = 20.0,
+    every: float = 0.1,
+) -> str:  # fmt: skip
     """The master's address once the NameServer lists one (other than ``not_addr``) that
-    takes a send."""
+    takes a send (AssertionError after ``timeout``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -136,7 +137,7 @@ async def wait_master(
                     return master
         except (OSError, TimeoutError, RemotingError):
             pass
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(every)
     raise AssertionError(f"no master other than {not_addr} within {timeout} s\n{group.logs()}")
 
 
