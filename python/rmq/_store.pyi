@@ -87,6 +87,19 @@ class Store:
         self,
         messages: Sequence[tuple[str, int, bytes, bytes, int, int, int, bytes, bytes, int, int]],
     ) -> list[tuple[int, int, int, int, int]]: ...
+    def put_batch(
+        self,
+        body: bytes,
+        topic: str,
+        queue_id: int,
+        sys_flag: int,
+        born_timestamp: int,
+        born_host: bytes,
+        store_host: bytes,
+        reconsume_times: int,
+        shared: bytes,
+        cluster: str,
+    ) -> list[tuple[int, int, int, int, int]]: ...
     def get(
         self,
         topic: str,

@@ -84,7 +84,13 @@ async def test_send_modes_round_trip_through_pull(
     assert first["user"] == "v"
     assert first["CLUSTER"] == "TestCluster"
     assert "WAIT" not in first
-    assert messages[3].properties["KEYS"] == "batch-1"
+    batched = messages[3].properties
+    assert (batched["KEYS"], batched["TAGS"], batched["CLUSTER"]) == (
+        "batch-1",
+        "TagB",
+        "TestCluster",
+    )
+    assert "WAIT" not in batched
 
     # The auto-created topic is registered with the NameServer at once.
     route = await bc.invoke(
@@ -199,6 +205,22 @@ async def test_bad_requests_get_codes_and_keep_the_connection(
     reply = await bc.invoke(broker.addr, bad_int)
     assert reply.code == ResponseCode.SYSTEM_ERROR
     assert "queueId" in (reply.remark or "")
+
+    good = batch_request("Bad", [b"b0", b"b1"])
+    body = good.body or b""
+    one = len(body) // 2
+    bad_utf8 = bytearray(body)
+    bad_utf8[one - 1] = 0xFF  # the first element's last property byte
+    for broken, why in [
+        (b"", "holds no message"),
+        (body[:-3], "bad size"),
+        (body[: one + 10], "cut short"),
+        (bytes(bad_utf8), "not UTF-8"),
+    ]:
+        good.body = broken
+        reply = await bc.invoke(broker.addr, good)
+        assert reply.code == ResponseCode.MESSAGE_ILLEGAL, broken
+        assert why in (reply.remark or ""), reply.remark
 
     reply = await bc.invoke(broker.addr, request(9999))
     assert reply.code == ResponseCode.REQUEST_CODE_NOT_SUPPORTED

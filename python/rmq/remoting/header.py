@@ -92,7 +92,13 @@ def decode_json(data: bytes) -> RemotingCommand:
     if raw_ext is not None:
         if not isinstance(raw_ext, dict):
             raise HeaderError("extFields is not an object")
-        ext = {k: _ext_value(v) for k, v in raw_ext.items() if v is not None}
+        ext = raw_ext
+        # Clients send strings only; the per-value conversion is the rare path (a send
+        # spent ~5 % of the broker's time converting values that were strings already).
+        for value in raw_ext.values():
+            if type(value) is not str:
+                ext = {k: _ext_value(v) for k, v in raw_ext.items() if v is not None}
+                break
     return RemotingCommand(
         code=_int_field(header, "code", 0),
         opaque=_int_field(header, "opaque", 0),

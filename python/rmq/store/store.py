@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from rmq._store import SqlFilter, Store
+from rmq.common.batch import BatchDecodeError
 from rmq.config.store import FlushDiskType, MessageStoreConfig
 from rmq.store.progress import ProgressWatcher
 from rmq.store.results import GetResult, GetStatus, PutResult, PutStatus
@@ -36,6 +37,24 @@ class MessageInput(NamedTuple):
     store_host: bytes = bytes(8)
     reconsume_times: int = 0
     prepared_transaction_offset: int = 0
+
+
+class BatchInput(NamedTuple):
+    """A SEND_BATCH_MESSAGE body with what its messages share; the engine splits it, so a
+    batch crosses into Rust as one object instead of a tuple per message."""
+
+    body: bytes
+    topic: str
+    queue_id: int
+    sys_flag: int
+    born_timestamp: int
+    born_host: bytes
+    store_host: bytes
+    reconsume_times: int
+    #: the request's property string: each element gets the pairs it lacks
+    shared_properties: bytes
+    #: stored as every message's CLUSTER property
+    cluster: str
 
 
 _PUT_STATUSES = tuple(PutStatus)
@@ -74,6 +93,12 @@ class Replicator(Protocol):
 
 
 _REFUSED = PutResult(PutStatus.SERVICE_NOT_AVAILABLE, 0, 0, 0, 0)
+_RawPut = tuple[int, int, int, int, int]
+
+
+def _count(messages: Sequence[MessageInput] | BatchInput) -> int:
+    # A refused batch is answered from its first result; its elements are never counted.
+    return 1 if isinstance(messages, BatchInput) else len(messages)
 
 
 class MessageStore:
@@ -119,25 +144,36 @@ class MessageStore:
         on disk, or on a slave."""
         return self._sync_flush or self.replica is not None
 
-    def put_nowait(self, messages: Sequence[MessageInput]) -> list[PutResult]:
-        """Append a batch without waiting for the disk or a slave."""
+    def put_nowait(self, messages: Sequence[MessageInput] | BatchInput) -> list[PutResult]:
+        """Append messages without waiting for the disk or a slave. A :class:`BatchInput`
+        whose body is malformed raises :class:`BatchDecodeError` and stores nothing."""
         if self.read_only:
-            return [_REFUSED] * len(messages)
+            return [_REFUSED] * _count(messages)
         statuses = _PUT_STATUSES
         replicator = self.replicator
         if replicator is None:
-            raw = self._engine.put(messages)
+            raw = self._append(messages)
         elif not replicator.writable:
-            return [_REFUSED] * len(messages)
+            return [_REFUSED] * _count(messages)
         else:
             start = self._engine.commitlog_offsets()[1]
-            raw = self._engine.put(messages)
+            raw = self._append(messages)
             end = self._engine.commitlog_offsets()[1]
             if end > start:
                 replicator.appended(start, end)
         return [PutResult(statuses[s], p, q, n, t) for s, p, q, n, t in raw]
 
-    async def put(self, messages: Sequence[MessageInput], *, wait: bool = True) -> list[PutResult]:
+    def _append(self, messages: Sequence[MessageInput] | BatchInput) -> list[_RawPut]:
+        if isinstance(messages, BatchInput):
+            try:
+                return self._engine.put_batch(*messages)
+            except ValueError as exc:
+                raise BatchDecodeError(str(exc)) from None
+        return self._engine.put(messages)
+
+    async def put(
+        self, messages: Sequence[MessageInput] | BatchInput, *, wait: bool = True
+    ) -> list[PutResult]:
         """Append a batch; with ``wait``, return once it is on disk (SYNC_FLUSH) and on a
         slave (SYNC_MASTER). A guarantee that fails turns PUT_OK into FLUSH_DISK_TIMEOUT,
         FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE; the message is stored either way."""

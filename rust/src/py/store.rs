@@ -7,16 +7,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
+use crate::codec::batch;
 use crate::codec::record::MessageInput;
 use crate::error::StoreError;
 use crate::py::errors::to_py;
 use crate::py::filter::PySqlFilter;
 use crate::retention::CleanPolicy;
-use crate::store::{GetResult, MessageFilter, Store, StoreConfig};
+use crate::store::{GetResult, MessageFilter, PutResult, Store, StoreConfig};
 
 /// (topic, queue_id, body, properties, flag, sys_flag, born_timestamp, born_host,
 ///  store_host, reconsume_times, prepared_transaction_offset)
@@ -54,6 +56,33 @@ fn raw_get(py: Python<'_>, r: &GetResult) -> RawGet {
         buffer,
         r.count,
     )
+}
+
+fn raw_put(r: &PutResult) -> RawPut {
+    (
+        r.status as u8,
+        r.phy_offset,
+        r.queue_offset,
+        r.size,
+        r.store_timestamp,
+    )
+}
+
+enum BatchFailure {
+    Malformed(batch::BatchError),
+    Store(StoreError),
+}
+
+impl From<batch::BatchError> for BatchFailure {
+    fn from(e: batch::BatchError) -> Self {
+        BatchFailure::Malformed(e)
+    }
+}
+
+impl From<StoreError> for BatchFailure {
+    fn from(e: StoreError) -> Self {
+        BatchFailure::Store(e)
+    }
 }
 
 /// Detach from the interpreter for `work` and map its error.
@@ -143,18 +172,57 @@ impl PyStore {
             .collect();
         let engine = Arc::clone(&self.engine);
         let results = enter(py, move || engine.put(&inputs))?;
-        Ok(results
-            .into_iter()
-            .map(|r| {
-                (
-                    r.status as u8,
-                    r.phy_offset,
-                    r.queue_offset,
-                    r.size,
-                    r.store_timestamp,
-                )
-            })
-            .collect())
+        Ok(results.iter().map(raw_put).collect())
+    }
+
+    /// Split a SEND_BATCH_MESSAGE body and append its messages as one batch; every element
+    /// is checked before anything is written. `shared` is the request's property string:
+    /// an element gets each pair it lacks. A malformed body raises `ValueError`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a batch request's fields, one to one"
+    )]
+    fn put_batch(
+        &self,
+        py: Python<'_>,
+        body: PyBackedBytes,
+        topic: String,
+        queue_id: i32,
+        sys_flag: i32,
+        born_timestamp: i64,
+        born_host: PyBackedBytes,
+        store_host: PyBackedBytes,
+        reconsume_times: i32,
+        shared: PyBackedBytes,
+        cluster: String,
+    ) -> PyResult<Vec<RawPut>> {
+        let engine = Arc::clone(&self.engine);
+        let outcome = py.detach(move || {
+            let elements = batch::decode(&body)?;
+            let shared = batch::parse(&shared);
+            let inputs: Vec<MessageInput> = elements
+                .iter()
+                .map(|e| MessageInput {
+                    topic: topic.clone(),
+                    queue_id,
+                    body: e.body.to_vec(),
+                    properties: batch::stored_properties(e.properties, &shared, cluster.as_bytes()),
+                    flag: e.flag,
+                    sys_flag,
+                    born_timestamp,
+                    born_host: born_host.to_vec(),
+                    store_host: store_host.to_vec(),
+                    reconsume_times,
+                    prepared_transaction_offset: 0,
+                })
+                .collect();
+            Ok::<_, BatchFailure>(engine.put(&inputs)?)
+        });
+        match outcome {
+            Ok(results) => Ok(results.iter().map(raw_put).collect()),
+            Err(BatchFailure::Malformed(e)) => Err(PyValueError::new_err(e.0)),
+            Err(BatchFailure::Store(e)) => Err(to_py(e)),
+        }
     }
 
     #[pyo3(signature = (topic, queue_id, offset, max_count, max_bytes, tags=None))]

@@ -13,7 +13,7 @@ from rmq.broker.schedule import delay_level_of
 from rmq.broker.stats_items import TOPIC_PUT_NUMS, TOPIC_PUT_SIZE
 from rmq.common import property_keys as keys
 from rmq.common import topic as names
-from rmq.common.batch import BatchDecodeError, decode_batch
+from rmq.common.batch import BatchDecodeError
 from rmq.common.codes import RequestCode, ResponseCode
 from rmq.common.message import (
     NAME_VALUE_SEPARATOR,
@@ -32,7 +32,7 @@ from rmq.remoting.dispatch import Dispatcher, HandlerResult
 from rmq.remoting.errors import RequestError
 from rmq.remoting.fields import optional_bool, optional_int, required, required_int, required_long
 from rmq.store.results import PutResult, PutStatus
-from rmq.store.store import MessageInput
+from rmq.store.store import BatchInput, MessageInput
 
 log = logging.getLogger(__name__)
 
@@ -362,43 +362,29 @@ class SendProcessor:
                 ResponseCode.MESSAGE_ILLEGAL,
                 f"batch request does not support retry group {h.topic}",
             )
-        try:
-            elements = decode_batch(req.body or b"")
-        except (BatchDecodeError, UnicodeDecodeError) as exc:
-            raise RequestError(ResponseCode.MESSAGE_ILLEGAL, f"bad batch body: {exc}") from None
-        if not elements:
-            raise RequestError(ResponseCode.MESSAGE_ILLEGAL, "the batch body holds no message")
         queue_id = self._queue_id(h, config)
         sys_flag = h.sys_flag
         if config.topic_filter_type == "MULTI_TAG":
             sys_flag |= keys.MULTI_TAGS_FLAG
-        shared = decode_properties(h.properties)
-        shared.pop(keys.WAIT_STORE_MSG_OK, None)
-        cluster = ctx.broker.broker_cluster_name
-        messages = []
-        for e in elements:
-            props = decode_properties(e.properties)
-            props.pop(keys.WAIT_STORE_MSG_OK, None)
-            for key, value in shared.items():
-                props.setdefault(key, value)
-            props[keys.CLUSTER] = cluster
-            messages.append(
-                self._input(
-                    conn,
-                    h.topic,
-                    queue_id,
-                    e.body,
-                    encode_properties(props),
-                    e.flag,
-                    sys_flag,
-                    h.born_timestamp,
-                    h.reconsume_times,
-                )
-            )
-        return self._store(req, messages, h.topic, queue_id, wait=waits_for_store(h.properties))
+        # The engine splits the body and merges properties: per element, its own pairs
+        # without WAIT, the request's pairs it lacks, CLUSTER (checked before any write).
+        batch = BatchInput(
+            req.body or b"",
+            h.topic,
+            queue_id,
+            sys_flag,
+            h.born_timestamp,
+            _peer_host(conn),
+            ctx.store_host,
+            h.reconsume_times,
+            h.properties.encode("utf-8"),
+            ctx.broker.broker_cluster_name,
+        )
+        return self._store(req, batch, h.topic, queue_id, wait=waits_for_store(h.properties))
 
     def _store(
-        self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int,
+        self, req: RemotingCommand, messages: list[MessageInput] | BatchInput, topic: str,
+        queue_id: int,
         reply_queue_id: int | None = None, *, wait: bool = True,
     ) -> HandlerResult:  # fmt: skip
         store = self._ctx.store
@@ -406,13 +392,21 @@ class SendProcessor:
         if store.waits_for_ack and wait:
             return self._store_and_wait(req, messages, topic, queue_id, reply_to)
         # ASYNC_FLUSH: answered inline, without a task per send.
-        return self._stored(req, store.put_nowait(messages), topic, queue_id, reply_to)
+        try:
+            results = store.put_nowait(messages)
+        except BatchDecodeError as exc:
+            raise _bad_batch(exc) from None
+        return self._stored(req, results, topic, queue_id, reply_to)
 
     async def _store_and_wait(
-        self, req: RemotingCommand, messages: list[MessageInput], topic: str, queue_id: int,
+        self, req: RemotingCommand, messages: list[MessageInput] | BatchInput, topic: str,
+        queue_id: int,
         reply_queue_id: int,
     ) -> RemotingCommand:  # fmt: skip
-        results = await self._ctx.store.put(messages)
+        try:
+            results = await self._ctx.store.put(messages)
+        except BatchDecodeError as exc:
+            raise _bad_batch(exc) from None
         return self._stored(req, results, topic, queue_id, reply_queue_id)
 
     def _stored(
@@ -455,6 +449,10 @@ class SendProcessor:
                 "TRACE_ON": "true" if ctx.broker.trace_on else "false",
             },
         )
+
+
+def _bad_batch(exc: BatchDecodeError) -> RequestError:
+    return RequestError(ResponseCode.MESSAGE_ILLEGAL, f"bad batch body: {exc}")
 
 
 def _peer_host(conn: Connection) -> bytes:
