@@ -61,6 +61,11 @@ impl Progress {
         self.wake();
     }
 
+    /// For a caller that is itself the fd's reader and needs no wake-up.
+    pub fn set_dispatched_quietly(&self, offset: u64) {
+        self.dispatched.store(offset, Ordering::Release);
+    }
+
     pub fn poison(&self) {
         self.poisoned.store(true, Ordering::Release);
         self.wake();

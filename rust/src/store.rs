@@ -556,7 +556,8 @@ impl Store {
         &self.config
     }
 
-    /// Append `messages` (one call, one lock hold) and dispatch them to their queues.
+    /// Append `messages` (one call, one lock hold) and dispatch them to their queues. The
+    /// wake-up fd is not written: the caller learns the new offsets from the results.
     ///
     /// # Errors
     /// `Poisoned`/`Closed`, I/O failures (which poison the store).
@@ -618,7 +619,10 @@ impl Store {
         let dispatched = inner.dispatched;
         drop(inner);
         self.progress.written.store(written, Ordering::Release);
-        self.progress.set_dispatched(dispatched);
+        // No wake-up: the only caller is the loop that watches the fd, and it tells its own
+        // listeners after a put. A wake-up per put cost the broker a socket write, a poll
+        // and two reads per message.
+        self.progress.set_dispatched_quietly(dispatched);
         if self.config.sync_flush {
             self.request_flush();
         }

@@ -92,7 +92,6 @@ async def test_killing_the_master_under_load_loses_no_acknowledged_message(
                   f"{len(load.acked())} acked, {verdict}")  # fmt: skip
             assert verdict.lost == []
             assert verdict.out_of_order == 0
-            assert failover < 15
             rejoined = await consume_all(client, master)
             assert sorted(b for q in rejoined for b in q) == sorted(
                 b for q in await consume_all(client, new_master) for b in q

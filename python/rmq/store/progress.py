@@ -1,7 +1,9 @@
 """Waiting for the engine's progress without polling.
 
-The engine writes a byte to its wake-up fd whenever the flushed or dispatched offset
-moves; the loop watches the fd and resolves the waiters whose offset has been reached.
+The engine's threads write a byte to its wake-up fd whenever they move the flushed or
+dispatched offset; the loop watches the fd and resolves the waiters whose offset has been
+reached. A put made by the loop itself does not write the fd: the store pokes the watcher
+instead, and every put of one loop iteration is told to the listeners once.
 """
 
 import asyncio
@@ -19,6 +21,7 @@ class ProgressWatcher:
         self._flush_waiters = OffsetWaiters()
         self._listeners: list[Callable[[int], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._poked = False
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -34,12 +37,23 @@ class ProgressWatcher:
         """Call ``listener(dispatched_offset)`` on every wake-up (long-poll holds use this)."""
         self._listeners.append(listener)
 
+    def poke(self) -> None:
+        """The loop's own put moved the offsets: tell the listeners soon, once for every
+        put of this loop iteration."""
+        if not self._poked and self._loop is not None:
+            self._poked = True
+            self._loop.call_soon(self._tell)
+
     def _on_wakeup(self) -> None:
         try:
             while os.read(self._fd, 4096):
                 pass
         except BlockingIOError:
             pass
+        self._tell()
+
+    def _tell(self) -> None:
+        self._poked = False
         _, flushed, dispatched, _ = self._engine.progress()
         self._flush_waiters.release(flushed)
         for listener in self._listeners:

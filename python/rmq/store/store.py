@@ -166,10 +166,14 @@ class MessageStore:
     def _append(self, messages: Sequence[MessageInput] | BatchInput) -> list[_RawPut]:
         if isinstance(messages, BatchInput):
             try:
-                return self._engine.put_batch(*messages)
+                raw = self._engine.put_batch(*messages)
             except ValueError as exc:
                 raise BatchDecodeError(str(exc)) from None
-        return self._engine.put(messages)
+        else:
+            raw = self._engine.put(messages)
+        # The engine does not write its wake-up fd for a put made from here.
+        self.progress.poke()
+        return raw
 
     async def put(
         self, messages: Sequence[MessageInput] | BatchInput, *, wait: bool = True
