@@ -100,6 +100,11 @@ FULL = (*QUICK[:4], Workload("topics-1000", topics=1000, own_pair=True),
         Workload("sync-flush-128", flush="SYNC_FLUSH"))  # fmt: skip
 
 
+#: (x, workload) points of the scaling curves in the plot
+SCALING_TOPICS = ((1, "send-128"), (64, "topics-64"), (1000, "topics-1000"))
+SCALING_THREADS = ((1, "threads-1"), (16, "send-128"), (64, "threads-64"))
+
+
 @dataclass
 class Result:
     system: str
@@ -403,12 +408,27 @@ def markdown(summary: dict[str, Any], systems: list[str], ceilings: dict[str, fl
                  if row.get(s_, {}).get("consume_tps", {}).get("median")]  # fmt: skip
         if rates:
             lines.append(f"\n{name}: the consumer read meanwhile at " + ", ".join(rates) + ".")
+    drops = []
+    for system in systems:
+        base = row_median(summary, "send-128", system)
+        steps = [f"{x} topics {v / base - 1:+.0%}" if v else f"{x} topics did not finish"
+                 for x, n in SCALING_TOPICS[1:] if base and n in summary["workloads"]
+                 for v in [row_median(summary, n, system)]]  # fmt: skip
+        if steps:
+            drops.append(f"{system} " + ", ".join(steps))
+    if drops:
+        lines.append("\nThroughput against one topic: " + "; ".join(drops) + ".")
     lines += ["", "| pair | boot s | idle RSS MiB | store bytes/msg |", "|---|---|---|---|"]
     for system, p in summary["pairs"].items():
         cells = [system] + [f"{p[k]['median']:.2f}" if p.get(k) else "-"
                             for k in ("boot_s", "idle_rss_mib", "store_bytes_per_msg")]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def row_median(summary: dict[str, Any], name: str, system: str) -> float:
+    row = summary["workloads"].get(name, {})
+    return float(row.get(system, {}).get("tps", {}).get("median") or 0)
 
 
 def plot(summary: dict[str, Any], systems: list[str], path: Path) -> bool:
@@ -419,21 +439,43 @@ def plot(summary: dict[str, Any], systems: list[str], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    names = list(summary["workloads"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    table = summary["workloads"]
+    names = list(table)
+
+    def median(name: str, system: str, key: str = "tps") -> float:
+        return float(table.get(name, {}).get(system, {}).get(key, {}).get("median") or 0)
+
+    fig, grid = plt.subplots(2, 2, figsize=(13, 9))
+    bars, curves = grid[0], grid[1]
     width = 0.8 / max(len(systems), 1)
     for i, system in enumerate(systems):
-        for ax, key, label in ((axes[0], "tps", "messages/s"), (axes[1], "p99_ms", "p99 ms")):
-            values = [summary["workloads"][n].get(system, {}).get(key, {}).get("median") or 0
-                      for n in names]  # fmt: skip
+        for ax, key, label in ((bars[0], "tps", "messages/s"), (bars[1], "p99_ms", "p99 ms")):
+            values = [median(n, system, key) for n in names]
             ax.bar([x + i * width for x in range(len(names))], values, width, label=system)
             ax.set_ylabel(label)
-    for ax in axes:
+    for ax in bars:
         ax.set_xticks([x + width * (len(systems) - 1) / 2 for x in range(len(names))])
         ax.set_xticklabels(names, rotation=30, ha="right")
         ax.legend()
-    axes[0].set_title("throughput (median)")
-    axes[1].set_title("send p99 latency (median)")
+    bars[0].set_title("throughput (median)")
+    bars[1].set_title("send p99 latency (median)")
+    # Scaling curves: a point a system did not finish is left out of its line.
+    for ax, points, label in (
+        (curves[0], SCALING_TOPICS, "topics (128 B, 16 threads)"),
+        (curves[1], SCALING_THREADS, "producer threads (128 B, 1 topic)"),
+    ):
+        for system in systems:
+            xy = [(x, median(n, system)) for x, n in points if median(n, system)]
+            if xy:
+                ax.plot(*zip(*xy, strict=True), marker="o", label=system)
+        ax.set_xscale("log")
+        ax.set_xticks([x for x, _ in points], [str(x) for x, _ in points])
+        ax.set_xlabel(label)
+        ax.set_ylabel("messages/s")
+        ax.set_ylim(bottom=0)
+        ax.legend()
+    curves[0].set_title("scaling with the number of topics")
+    curves[1].set_title("scaling with concurrent producers")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
