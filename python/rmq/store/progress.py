@@ -54,6 +54,8 @@ class ProgressWatcher:
 
     def _tell(self) -> None:
         self._poked = False
+        if self._loop is None:  # stopped while a poke was queued: the store is closing
+            return
         _, flushed, dispatched, _ = self._engine.progress()
         self._flush_waiters.release(flushed)
         for listener in self._listeners:

@@ -124,7 +124,8 @@ def _header_of_well_formed(ext: dict[str, str], keys: tuple[str, ...]) -> SendHe
     max_reconsume = None if limit is None else int(limit)
     born_timestamp = int(ext[born])
     if (
-        not all(-_INT32_END <= n < _INT32_END for n in numbers)
+        min(numbers) < -_INT32_END
+        or max(numbers) >= _INT32_END
         or not -_INT32_END <= reconsume_times < _INT32_END
         or not (max_reconsume is None or -_INT32_END <= max_reconsume < _INT32_END)
         or not -_INT64_END <= born_timestamp < _INT64_END
