@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::codec::properties::{NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
+use crate::codec::properties::{self, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
 
 const HEAD: usize = 20;
 /// Dropped from every stored message (4.9.3+): it only steers the broker's answer.
@@ -102,14 +102,7 @@ type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
 #[must_use]
 pub fn parse(props: &[u8]) -> Pairs<'_> {
     let mut out: Pairs<'_> = Vec::new();
-    for pair in props.split(|b| *b == PROPERTY_SEPARATOR) {
-        let Some(sep) = pair.iter().position(|b| *b == NAME_VALUE_SEPARATOR) else {
-            continue;
-        };
-        let (name, value) = (&pair[..sep], &pair[sep + 1..]);
-        if name.is_empty() || value.is_empty() {
-            continue;
-        }
+    for (name, value) in properties::pairs(props) {
         match out.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
             None => out.push((name, value)),

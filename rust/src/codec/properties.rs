@@ -6,19 +6,24 @@
 pub const NAME_VALUE_SEPARATOR: u8 = 1;
 pub const PROPERTY_SEPARATOR: u8 = 2;
 
+/// Every `(name, value)` pair in order, skipping those Java's parser drops (no separator,
+/// empty name or empty value); a repeated name is yielded each time.
+pub fn pairs(props: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    props
+        .split(|b| *b == PROPERTY_SEPARATOR)
+        .filter_map(|pair| {
+            let sep = pair.iter().position(|b| *b == NAME_VALUE_SEPARATOR)?;
+            let (name, value) = (&pair[..sep], &pair[sep + 1..]);
+            (!name.is_empty() && !value.is_empty()).then_some((name, value))
+        })
+}
+
 /// The value of property `name`, if present and non-empty.
 #[must_use]
 pub fn find<'a>(props: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    for pair in props.split(|b| *b == PROPERTY_SEPARATOR) {
-        let Some(sep) = pair.iter().position(|b| *b == NAME_VALUE_SEPARATOR) else {
-            continue;
-        };
-        let (key, value) = (&pair[..sep], &pair[sep + 1..]);
-        if key == name && !value.is_empty() {
-            return Some(value);
-        }
-    }
-    None
+    pairs(props)
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
 }
 
 /// Java's `String.hashCode()` of a UTF-8 tag, over UTF-16 code units, sign-extended to i64
