@@ -3,12 +3,12 @@
 //! Queue offsets and physical offsets are assigned together under the caller's put lock,
 //! so a message's queue offset and its position always agree (Java: `CommitLog.putMessage`
 //! with `DefaultAppendMessageCallback`).
-use std::collections::HashMap;
 use std::path::Path;
 
 use crate::codec::record::{self, Check, PreEncoded, RecordInfo};
 use crate::error::Result;
 use crate::segment_queue::SegmentQueue;
+use crate::QueueMap;
 
 /// Where one appended message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ const RECOVERY_WINDOW: usize = 8 << 20;
 pub struct CommitLog {
     pub segments: SegmentQueue,
     /// `(topic, queue id)` -> next queue offset.
-    pub queue_offsets: HashMap<(String, i32), u64>,
+    pub queue_offsets: QueueMap<u64>,
     last_store_timestamp: i64,
 }
 
@@ -36,7 +36,7 @@ impl CommitLog {
     pub fn open(dir: &Path, segment_size: u64) -> Result<CommitLog> {
         Ok(CommitLog {
             segments: SegmentQueue::load(dir, segment_size)?,
-            queue_offsets: HashMap::new(),
+            queue_offsets: QueueMap::default(),
             last_store_timestamp: 0,
         })
     }
@@ -47,11 +47,12 @@ impl CommitLog {
     /// # Errors
     /// I/O failures; records before the failing one are written.
     pub fn append(&mut self, records: Vec<PreEncoded>, now_ms: i64) -> Result<Vec<Appended>> {
-        self.append_keeping(records, now_ms, &mut Vec::new())
+        self.append_keeping(records, now_ms, &mut Vec::new(), &mut Vec::new())
     }
 
-    /// As [`append`](Self::append), handing back each chunk written as `(start, bytes)` so
-    /// the caller can dispatch them without reading them back from the file.
+    /// As [`append`](Self::append), handing back each chunk written as `(start, bytes)` and
+    /// each record's dispatch facts in file order, so the caller can dispatch them without
+    /// reading or parsing them again.
     ///
     /// # Errors
     /// I/O failures.
@@ -60,12 +61,16 @@ impl CommitLog {
         records: Vec<PreEncoded>,
         now_ms: i64,
         written: &mut Vec<(u64, Vec<u8>)>,
+        infos: &mut Vec<RecordInfo>,
     ) -> Result<Vec<Appended>> {
         // Store timestamps never go backwards in file order, even if the clock does.
         let store_ts = now_ms.max(self.last_store_timestamp);
         self.last_store_timestamp = store_ts;
         let mut out = Vec::with_capacity(records.len());
-        let mut chunk: Vec<u8> = Vec::new();
+        // One allocation for the whole run: growing it by doubling copied every record
+        // about twice more.
+        let total: usize = records.iter().map(|r| r.bytes.len()).sum();
+        let mut chunk: Vec<u8> = Vec::with_capacity(total + record::END_FILE_MIN_BLANK_LENGTH);
         let mut chunk_start = self.segments.write_pos();
         let filler = record::END_FILE_MIN_BLANK_LENGTH as u64;
         for mut rec in records {
@@ -98,6 +103,11 @@ impl CommitLog {
                 store_ts,
             );
             chunk.extend_from_slice(&rec.bytes);
+            infos.push(rec.info(
+                i64::try_from(queue_offset).unwrap_or(i64::MAX),
+                i64::try_from(phy).unwrap_or(i64::MAX),
+                store_ts,
+            ));
             out.push(Appended {
                 phy_offset: phy,
                 queue_offset,

@@ -28,8 +28,15 @@ const ENTRY_SIZE: usize = 20;
 #[must_use]
 pub fn key_hash(key: &str) -> i32 {
     let mut h: i32 = 0;
-    for unit in key.encode_utf16() {
-        h = h.wrapping_mul(31).wrapping_add(i32::from(unit));
+    if key.is_ascii() {
+        // Every byte is its own UTF-16 unit: skip the decoder (keys are nearly always ASCII).
+        for &b in key.as_bytes() {
+            h = h.wrapping_mul(31).wrapping_add(i32::from(b));
+        }
+    } else {
+        for unit in key.encode_utf16() {
+            h = h.wrapping_mul(31).wrapping_add(i32::from(unit));
+        }
     }
     if h == i32::MIN {
         0
@@ -327,21 +334,19 @@ impl IndexService {
         {
             return Ok(()); // already indexed (re-dispatch after a crash)
         }
-        let mut keys: Vec<String> = Vec::new();
-        if let Some(uniq) = &info.uniq_key {
-            keys.push(format!("{}#{uniq}", info.topic));
-        }
-        if let Some(list) = &info.keys {
-            keys.extend(
-                list.split(' ')
-                    .filter(|k| !k.is_empty())
-                    .map(|k| format!("{}#{k}", info.topic)),
-            );
-        }
-        for key in keys {
+        let uniq = info.uniq_key.as_deref().into_iter();
+        let keys = info.keys.as_deref().into_iter().flat_map(|l| l.split(' '));
+        let keys = keys.filter(|k| !k.is_empty());
+        // One buffer for every `topic#key`: format! per key cost more than the hashing.
+        let mut full = String::with_capacity(info.topic.len() + 64);
+        for key in uniq.chain(keys) {
+            full.clear();
+            full.push_str(&info.topic);
+            full.push('#');
+            full.push_str(key);
             // `writable` never returns a full file, so this put always lands.
             self.writable(now_ms)?
-                .put(&key, info.phy_offset, info.store_timestamp);
+                .put(&full, info.phy_offset, info.store_timestamp);
         }
         Ok(())
     }
@@ -430,6 +435,12 @@ mod tests {
                 .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
             h.abs()
         });
+        let java = |k: &str| {
+            k.encode_utf16()
+                .fold(0i32, |h, u| h.wrapping_mul(31) + i32::from(u))
+        };
+        assert_eq!(key_hash("T#订单-1"), java("T#订单-1").abs()); // not ASCII: UTF-16 units
+        assert_eq!(key_hash("T#😀"), java("T#😀").abs()); // a surrogate pair
         assert!(key_hash("polygenelubricants") >= 0); // Java: hashCode == Integer.MIN_VALUE
         assert_eq!(key_hash("polygenelubricants"), 0);
     }

@@ -3,7 +3,8 @@
 //! One mutex (the put lock) guards the CommitLog and the consume queues; appends and the
 //! dispatch that follows them run under it. The flush thread takes it only to copy the
 //! handles of dirty segments, then fsyncs without it.
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::checkpoint::{Checkpoint, Stamps};
 use crate::codec::cq::{CqUnit, UNIT_SIZE as CQ_UNIT_SIZE};
-use crate::codec::record::{self, Check, MessageInput, RecordInfo, Refusal};
+use crate::codec::record::{self, Check, MessageRef, RecordInfo, Refusal};
 use crate::commitlog::CommitLog;
 use crate::consume_queue::ConsumeQueue;
 use crate::error::{Result, StoreError};
@@ -23,6 +24,7 @@ use crate::lockfile::LockFile;
 use crate::notify::Progress;
 use crate::retention::{disk_ratio, CleanPolicy, CleanReport};
 use crate::segment_queue::{sync_files, SegmentQueue};
+use crate::QueueMap;
 
 const OS_PAGE: u64 = 4096;
 /// How much commitlog one dispatch step reads: more than the largest record (4 MiB body
@@ -170,7 +172,7 @@ const MAX_FILTER_SCAN_BYTES: usize = 16_000;
 #[derive(Debug)]
 struct Inner {
     commitlog: CommitLog,
-    queues: HashMap<(String, i32), ConsumeQueue>,
+    queues: QueueMap<ConsumeQueue>,
     index: Option<IndexService>,
     cq_root: PathBuf,
     cq_segment_size: u64,
@@ -229,15 +231,13 @@ fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
 
 impl Inner {
     fn queue(&mut self, topic: &str, queue_id: i32) -> Result<&mut ConsumeQueue> {
-        let key = (topic.to_string(), queue_id);
-        if !self.queues.contains_key(&key) {
-            let dir = self.cq_root.join(topic).join(queue_id.to_string());
-            let cq = ConsumeQueue::open(&dir, self.cq_segment_size)?;
-            self.queues.insert(key.clone(), cq);
+        match self.queues.entry((topic.to_string(), queue_id)) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let dir = self.cq_root.join(topic).join(queue_id.to_string());
+                Ok(e.insert(ConsumeQueue::open(&dir, self.cq_segment_size)?))
+            }
         }
-        self.queues
-            .get_mut(&key)
-            .ok_or_else(|| StoreError::Config("consume queue vanished".into()))
     }
 
     fn dispatch_record(&mut self, info: &RecordInfo) -> Result<()> {
@@ -272,11 +272,17 @@ impl Inner {
 
     /// Dispatch records just appended from the bytes in hand (`(start, bytes)` chunks); falls
     /// back to reading the file when something before them is still undispatched.
-    fn dispatch_chunks(&mut self, chunks: &[(u64, Vec<u8>)]) -> Result<()> {
+    /// `infos` are the records of `chunks` in file order; a chunk ends at most with a filler.
+    fn dispatch_appended(
+        &mut self,
+        chunks: &[(u64, Vec<u8>)],
+        infos: Vec<RecordInfo>,
+    ) -> Result<()> {
         if self.dispatch_limit.is_some() {
             return self.dispatch();
         }
         let seg_size = self.commitlog.segments.segment_size();
+        let mut infos = infos.into_iter();
         for (start, bytes) in chunks {
             if *start != self.dispatched {
                 // Something before these bytes is undispatched (or a filler ended a segment
@@ -286,17 +292,17 @@ impl Inner {
             let mut pos = 0;
             while pos + record::END_FILE_MIN_BLANK_LENGTH <= bytes.len() {
                 let at = start + pos as u64;
-                match record::check(&bytes[pos..], false) {
-                    Check::Record(info) => {
+                if record::is_blank(&bytes[pos..]) {
+                    self.dispatched = at - at % seg_size + seg_size;
+                    break;
+                }
+                match infos.next() {
+                    Some(info) if u64::try_from(info.phy_offset) == Ok(at) => {
                         self.dispatched = at + info.size as u64;
                         pos += info.size;
                         self.dispatch_record(&info)?;
                     }
-                    Check::Blank => {
-                        self.dispatched = at - at % seg_size + seg_size;
-                        break;
-                    }
-                    Check::Incomplete | Check::Invalid(_) => return self.dispatch(),
+                    _ => return self.dispatch(),
                 }
             }
         }
@@ -389,8 +395,8 @@ impl RunReader {
     }
 }
 
-fn load_queues(cq_root: &Path, segment_size: u64) -> Result<HashMap<(String, i32), ConsumeQueue>> {
-    let mut queues = HashMap::new();
+fn load_queues(cq_root: &Path, segment_size: u64) -> Result<QueueMap<ConsumeQueue>> {
+    let mut queues = QueueMap::default();
     fs::create_dir_all(cq_root).map_err(|e| StoreError::io("create directory", cq_root, e))?;
     for topic in fs::read_dir(cq_root).map_err(|e| StoreError::io("list", cq_root, e))? {
         let topic = topic.map_err(|e| StoreError::io("list", cq_root, e))?;
@@ -561,7 +567,10 @@ impl Store {
     ///
     /// # Errors
     /// `Poisoned`/`Closed`, I/O failures (which poison the store).
-    pub fn put(&self, messages: &[MessageInput]) -> Result<Vec<PutResult>> {
+    pub fn put<'a, M>(&self, messages: &'a [M]) -> Result<Vec<PutResult>>
+    where
+        &'a M: Into<MessageRef<'a>>,
+    {
         if self.progress.is_poisoned() {
             return Err(StoreError::Poisoned);
         }
@@ -597,9 +606,10 @@ impl Store {
             return Err(StoreError::Closed);
         }
         let mut chunks = Vec::new();
+        let mut infos = Vec::with_capacity(encoded.len());
         let appended = inner
             .commitlog
-            .append_keeping(encoded, now_ms(), &mut chunks)
+            .append_keeping(encoded, now_ms(), &mut chunks, &mut infos)
             .inspect_err(|_| {
                 self.progress.poison();
             })?;
@@ -614,7 +624,7 @@ impl Store {
         }
         let written = inner.commitlog.segments.write_pos();
         inner
-            .dispatch_chunks(&chunks)
+            .dispatch_appended(&chunks, infos)
             .inspect_err(|_| self.progress.poison())?;
         let dispatched = inner.dispatched;
         drop(inner);
@@ -734,7 +744,17 @@ impl Store {
                 }
             }
             let budget = max_bytes.saturating_sub(result.buffer.len()).max(size);
-            let Some(bytes) = run.record(&inner.commitlog.segments, &units[i..], budget)? else {
+            // Without a filter every unit ahead is kept: read no further than the count
+            // still wanted (a 1 MiB run per 32-message pull spent most of a get zeroing
+            // and filling bytes it never returned).
+            let ahead = match filter {
+                MessageFilter::All => {
+                    let wanted = usize::try_from(max_count - result.count).unwrap_or(usize::MAX);
+                    &units[i..units.len().min(i.saturating_add(wanted))]
+                }
+                _ => &units[i..],
+            };
+            let Some(bytes) = run.record(&inner.commitlog.segments, ahead, budget)? else {
                 result.status = GetStatus::MessageWasRemoving;
                 break;
             };

@@ -58,6 +58,7 @@ class BatchInput(NamedTuple):
 
 
 _PUT_STATUSES = tuple(PutStatus)
+_new = tuple.__new__
 
 
 class ReplicaGate(Protocol):
@@ -161,7 +162,8 @@ class MessageStore:
             end = self._engine.commitlog_offsets()[1]
             if end > start:
                 replicator.appended(start, end)
-        return [PutResult(statuses[s], p, q, n, t) for s, p, q, n, t in raw]
+        # tuple.__new__ skips the NamedTuple's Python-level constructor, per message.
+        return [_new(PutResult, (statuses[s], p, q, n, t)) for s, p, q, n, t in raw]
 
     def _append(self, messages: Sequence[MessageInput] | BatchInput) -> list[_RawPut]:
         if isinstance(messages, BatchInput):
@@ -182,7 +184,7 @@ class MessageStore:
         slave (SYNC_MASTER). A guarantee that fails turns PUT_OK into FLUSH_DISK_TIMEOUT,
         FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE; the message is stored either way."""
         results = self.put_nowait(messages)
-        if not wait:
+        if not wait or not (self._sync_flush or self.replica is not None):
             return results
         ok = [r.next_offset for r in results if r.status is PutStatus.PUT_OK]
         if not ok:

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::PyBytes;
 
 use crate::codec::batch;
-use crate::codec::record::MessageInput;
+use crate::codec::record::MessageRef;
 use crate::error::StoreError;
 use crate::py::errors::to_py;
 use crate::py::filter::PySqlFilter;
@@ -26,7 +26,7 @@ use crate::store::{GetResult, MessageFilter, PutResult, Store, StoreConfig};
 /// Bytes come in as `PyBackedBytes`: extracting `Vec<u8>` would walk a `bytes` object item
 /// by item, which measured slower than the disk write it feeds.
 type RawMessage = (
-    String,
+    PyBackedStr,
     i32,
     PyBackedBytes,
     PyBackedBytes,
@@ -153,25 +153,31 @@ impl PyStore {
     }
 
     /// Append a batch; returns once the bytes are written (not yet flushed).
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "pyo3 extracts arguments by value; the engine reads them in place"
+    )]
     fn put(&self, py: Python<'_>, messages: Vec<RawMessage>) -> PyResult<Vec<RawPut>> {
-        let inputs: Vec<MessageInput> = messages
-            .into_iter()
-            .map(|m| MessageInput {
-                topic: m.0,
+        // Encoding reads the Python bytes in place: they cannot change (bytes are
+        // immutable) and `messages` keeps them alive until after the call.
+        let inputs: Vec<MessageRef<'_>> = messages
+            .iter()
+            .map(|m| MessageRef {
+                topic: &m.0,
                 queue_id: m.1,
-                body: m.2.to_vec(),
-                properties: m.3.to_vec(),
+                body: &m.2,
+                properties: &m.3,
                 flag: m.4,
                 sys_flag: m.5,
                 born_timestamp: m.6,
-                born_host: m.7.to_vec(),
-                store_host: m.8.to_vec(),
+                born_host: &m.7,
+                store_host: &m.8,
                 reconsume_times: m.9,
                 prepared_transaction_offset: m.10,
             })
             .collect();
-        let engine = Arc::clone(&self.engine);
-        let results = enter(py, move || engine.put(&inputs))?;
+        let engine = &self.engine;
+        let results = enter(py, || engine.put(&inputs))?;
         Ok(results.iter().map(raw_put).collect())
     }
 
@@ -200,18 +206,23 @@ impl PyStore {
         let outcome = py.detach(move || {
             let elements = batch::decode(&body)?;
             let shared = batch::parse(&shared);
-            let inputs: Vec<MessageInput> = elements
+            let properties: Vec<Vec<u8>> = elements
                 .iter()
-                .map(|e| MessageInput {
-                    topic: topic.clone(),
+                .map(|e| batch::stored_properties(e.properties, &shared, cluster.as_bytes()))
+                .collect();
+            let inputs: Vec<MessageRef<'_>> = elements
+                .iter()
+                .zip(&properties)
+                .map(|(e, properties)| MessageRef {
+                    topic: &topic,
                     queue_id,
-                    body: e.body.to_vec(),
-                    properties: batch::stored_properties(e.properties, &shared, cluster.as_bytes()),
+                    body: e.body,
+                    properties,
                     flag: e.flag,
                     sys_flag,
                     born_timestamp,
-                    born_host: born_host.to_vec(),
-                    store_host: store_host.to_vec(),
+                    born_host: &born_host,
+                    store_host: &store_host,
                     reconsume_times,
                     prepared_transaction_offset: 0,
                 })
