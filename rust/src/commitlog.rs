@@ -103,7 +103,7 @@ impl CommitLog {
                 store_ts,
             );
             chunk.extend_from_slice(&rec.bytes);
-            infos.push(rec.info(
+            infos.push(rec.into_info(
                 i64::try_from(queue_offset).unwrap_or(i64::MAX),
                 i64::try_from(phy).unwrap_or(i64::MAX),
                 store_ts,

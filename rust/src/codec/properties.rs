@@ -8,14 +8,39 @@ pub const PROPERTY_SEPARATOR: u8 = 2;
 
 /// Every `(name, value)` pair in order, skipping those Java's parser drops (no separator,
 /// empty name or empty value); a repeated name is yielded each time.
-pub fn pairs(props: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    props
-        .split(|b| *b == PROPERTY_SEPARATOR)
-        .filter_map(|pair| {
-            let sep = pair.iter().position(|b| *b == NAME_VALUE_SEPARATOR)?;
-            let (name, value) = (&pair[..sep], &pair[sep + 1..]);
-            (!name.is_empty() && !value.is_empty()).then_some((name, value))
-        })
+#[must_use]
+pub fn pairs(props: &[u8]) -> Pairs<'_> {
+    Pairs { rest: Some(props) }
+}
+
+/// The iterator of [`pairs`]. A hand loop over memchr's word-at-a-time search: a
+/// byte-by-byte split cost ~9 instructions a byte, and iterator adapters around memchr
+/// most of the rest, paid for every message's property string on every put.
+pub struct Pairs<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let rest = self.rest?;
+            let pair = if let Some(end) = memchr::memchr(PROPERTY_SEPARATOR, rest) {
+                self.rest = Some(&rest[end + 1..]);
+                &rest[..end]
+            } else {
+                self.rest = None;
+                rest
+            };
+            if let Some(sep) = memchr::memchr(NAME_VALUE_SEPARATOR, pair) {
+                let (name, value) = (&pair[..sep], &pair[sep + 1..]);
+                if !name.is_empty() && !value.is_empty() {
+                    return Some((name, value));
+                }
+            }
+        }
+    }
 }
 
 /// The value of property `name`, if present and non-empty.

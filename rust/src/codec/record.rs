@@ -146,20 +146,21 @@ pub struct PreEncoded {
 }
 
 impl PreEncoded {
-    /// What dispatch needs of this record once stamped with its offsets and store time.
+    /// What dispatch needs of this record once stamped with its offsets and store time
+    /// (the encoded bytes stay behind).
     #[must_use]
-    pub fn info(&self, queue_offset: i64, phy_offset: i64, store_timestamp: i64) -> RecordInfo {
+    pub fn into_info(self, queue_offset: i64, phy_offset: i64, store_timestamp: i64) -> RecordInfo {
         RecordInfo {
             size: self.bytes.len(),
-            topic: self.topic.clone(),
+            topic: self.topic,
             queue_id: self.queue_id,
             queue_offset,
             phy_offset,
             sys_flag: self.sys_flag,
             store_timestamp,
             tags_code: self.tags_code,
-            keys: self.keys.clone(),
-            uniq_key: self.uniq_key.clone(),
+            keys: self.keys,
+            uniq_key: self.uniq_key,
         }
     }
 }
