@@ -28,6 +28,9 @@ pub struct ConsumeQueue {
     /// Encoded units not yet written: one dispatch pass writes each queue's run with one
     /// syscall instead of one per message. Always written before the store lock is released.
     pending: Vec<u8>,
+    /// Dispatched to since the store last handed out the queues that moved
+    /// ([`crate::store::Store::take_moved_queues`]).
+    pub moved: bool,
 }
 
 /// The segment size for `configured` bytes, rounded up to whole units as Java does.
@@ -90,6 +93,7 @@ impl ConsumeQueue {
             max_phy_end,
             flushed_pos,
             pending: Vec::new(),
+            moved: false,
         })
     }
 

@@ -182,6 +182,8 @@ struct Inner {
     dispatch_limit: Option<u64>,
     closed: bool,
     checkpoint: Checkpoint,
+    /// Queues dispatched to since [`Store::take_moved_queues`] last ran, each once.
+    moved: Vec<(String, i32)>,
     /// Queues with buffered units during one dispatch pass.
 
     /// Store time of the newest message known flushed to the commitlog.
@@ -255,10 +257,15 @@ impl Inner {
         let queue_offset = u64::try_from(info.queue_offset).unwrap_or(0);
         let queue = self.queue(&info.topic, info.queue_id)?;
         queue.put(queue_offset, unit)?;
+        let newly_moved = !queue.moved;
+        queue.moved = true;
         // Units are written a few KiB at a time (and by the flush thread): a write per
         // message cost as much as the message's own commitlog write.
         if queue.pending_len() >= CQ_WRITE_BATCH {
             queue.write_pending()?;
+        }
+        if newly_moved {
+            self.moved.push((info.topic.clone(), info.queue_id));
         }
         Ok(())
     }
@@ -270,9 +277,10 @@ impl Inner {
         self.dispatch_records()
     }
 
-    /// Dispatch records just appended from the bytes in hand (`(start, bytes)` chunks); falls
-    /// back to reading the file when something before them is still undispatched.
-    /// `infos` are the records of `chunks` in file order; a chunk ends at most with a filler.
+    /// Dispatch records just appended (`(start, bytes)` chunks) from `infos`, what encoding
+    /// learnt of each, in file order, instead of parsing the bytes again; a chunk ends at
+    /// most with a filler. Falls back to reading the file when something before them is
+    /// still undispatched.
     fn dispatch_appended(
         &mut self,
         chunks: &[(u64, Vec<u8>)],
@@ -503,6 +511,7 @@ impl Store {
             cq_segment_size: config.consume_queue_segment_size,
             closed: false,
             checkpoint,
+            moved: Vec::new(),
             flushed_store_ts: 0,
         };
         inner.dispatch()?;
@@ -797,6 +806,26 @@ impl Store {
         };
         let bytes = inner.commitlog.segments.read(phy_offset, size)?;
         Ok(matches!(record::check(&bytes, false), Check::Record(_)).then_some(bytes))
+    }
+
+    /// `(topic, queue id, max offset)` of every queue dispatched to since the last call,
+    /// each once (Java's `arriving` notice per put, for every way a message becomes
+    /// readable: puts, replication, a DLedger commit). Held pulls check only these.
+    ///
+    /// # Errors
+    /// A poisoned lock.
+    pub fn take_moved_queues(&self) -> Result<Vec<(String, i32, u64)>> {
+        let mut inner = lock(&self.inner)?;
+        let moved = std::mem::take(&mut inner.moved);
+        let mut out = Vec::with_capacity(moved.len());
+        for key in moved {
+            if let Some(queue) = inner.queues.get_mut(&key) {
+                queue.moved = false;
+                let max = queue.max_offset();
+                out.push((key.0, key.1, max));
+            }
+        }
+        Ok(out)
     }
 
     /// `(min, max)` queue offsets, or None for an unknown queue.

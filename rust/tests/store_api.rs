@@ -360,3 +360,27 @@ fn batches_that_cross_segment_ends_are_all_readable_by_queue_offset_and_key() {
         .unwrap();
     assert_eq!(hits.len(), 7);
 }
+
+#[test]
+fn moved_queues_are_handed_out_once_each_with_their_max_offset() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::open(config(root.path())).unwrap();
+    let on = |queue_id: i32, i: usize| MessageInput {
+        queue_id,
+        ..message(i, "k")
+    };
+    store.put(&[on(0, 0), on(1, 1), on(0, 2)]).unwrap();
+    let mut moved = store.take_moved_queues().unwrap();
+    moved.sort();
+    assert_eq!(
+        moved,
+        vec![("ApiTopic".to_owned(), 0, 2), ("ApiTopic".to_owned(), 1, 1)]
+    );
+    assert!(store.take_moved_queues().unwrap().is_empty());
+    store.put(&[on(1, 3)]).unwrap();
+    store.put(&[on(1, 4)]).unwrap();
+    assert_eq!(
+        store.take_moved_queues().unwrap(),
+        vec![("ApiTopic".to_owned(), 1, 3)]
+    );
+}

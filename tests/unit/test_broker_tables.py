@@ -110,7 +110,7 @@ def test_queue_locks_are_exclusive_and_expire() -> None:
 
 async def test_held_pull_wakes_on_notify_and_times_out() -> None:
     bounds = {("T", 0): 1}
-    holds = PullHolds(lambda t, q: bounds.get((t, q), 0))
+    holds = PullHolds(lambda t, q: bounds.get((t, q), 0), list)
     assert await holds.hold("T", 0, 0, 5.0) is True  # already there: no wait
     task = asyncio.ensure_future(holds.hold("T", 0, 1, 5.0))
     await asyncio.sleep(0.01)
@@ -122,3 +122,28 @@ async def test_held_pull_wakes_on_notify_and_times_out() -> None:
     assert await task is True
     assert len(holds) == 0
     assert await holds.hold("T", 0, 5, 0.05) is False
+
+
+async def test_a_check_wakes_only_pulls_on_queues_that_moved() -> None:
+    bounds = {("T", 0): 1, ("T", 1): 1}
+    moved: list[tuple[str, int, int]] = []
+
+    def take() -> list[tuple[str, int, int]]:
+        out = list(moved)
+        moved.clear()
+        return out
+
+    holds = PullHolds(lambda t, q: bounds.get((t, q), 0), take)
+    on_0 = asyncio.ensure_future(holds.hold("T", 0, 1, 5.0))
+    on_1 = asyncio.ensure_future(holds.hold("T", 1, 1, 5.0))
+    await asyncio.sleep(0.01)
+    holds.check_moved()  # nothing moved
+    moved.append(("T", 1, 2))
+    holds.check_moved()
+    assert await on_1 is True
+    await asyncio.sleep(0.01)
+    assert not on_0.done()
+    moved.append(("T", 0, 2))
+    holds.check_moved()
+    assert await on_0 is True
+    assert len(holds) == 0

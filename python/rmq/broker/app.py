@@ -103,12 +103,12 @@ class BrokerApp:
             return 0 if bounds is None else bounds[1]
 
         clients = ClientRegistry(notify_enabled=self._notify_enabled)
-        holds = PullHolds(queue_max)
+        holds = PullHolds(queue_max, store.take_moved_queues)
         ctx = self.ctx = BrokerContext(
             self.broker, self.server_config, self.store_config, store, topics, groups, offsets,
             clients, holds,
         )  # fmt: skip
-        store.progress.on_dispatched(holds.check_all)
+        store.progress.on_dispatched(holds.check_moved)
         self.schedule = ScheduleService(
             ctx,
             config_dir / "delayOffset.json",

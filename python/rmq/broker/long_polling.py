@@ -1,16 +1,23 @@
 """Held pulls (Java: ``PullRequestHoldService``): a pull that finds nothing new waits here
 until a message is dispatched to its queue or its suspend time passes.
 
-Wake-ups come from the send path (dispatch runs inside the put) and from the store's
-wake-up fd (bytes appended by replication); nothing polls."""
+Wake-ups come from the send path, which tells the queue it stored to, and from every
+progress notice of the store (a put made by the loop, or the wake-up fd for bytes appended
+by replication): the store hands out the queues dispatched to since the last check, and only
+pulls on those are looked at. Nothing polls."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 
 class PullHolds:
-    def __init__(self, queue_max: Callable[[str, int], int]) -> None:
+    def __init__(
+        self,
+        queue_max: Callable[[str, int], int],
+        moved_queues: Callable[[], Iterable[tuple[str, int, int]]],
+    ) -> None:
         self._queue_max = queue_max
+        self._moved_queues = moved_queues
         self._held: dict[tuple[str, int], list[tuple[int, asyncio.Future[None]]]] = {}
 
     def __len__(self) -> int:
@@ -47,9 +54,14 @@ class PullHolds:
             if max_offset > offset and not future.done():
                 future.set_result(None)
 
-    def check_all(self, _dispatched: int = 0) -> None:
-        for topic, queue_id in list(self._held):
-            self.notify(topic, queue_id, self._queue_max(topic, queue_id))
+    def check_moved(self, _dispatched: int = 0) -> None:
+        """Wake the pulls held on queues that got messages since the last check. Only the
+        queues that moved are looked at: asking every held queue for its offset on every
+        loop turn that stored something cost O(held pulls) per turn."""
+        if not self._held:
+            return  # the store keeps the moved queues (each once) for the next check
+        for topic, queue_id, max_offset in self._moved_queues():
+            self.notify(topic, queue_id, max_offset)
 
     def release_all(self) -> None:
         """At shutdown: answer every held pull now."""

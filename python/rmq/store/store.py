@@ -270,6 +270,11 @@ class MessageStore:
     def queue_offsets(self, topic: str, queue_id: int) -> tuple[int, int] | None:
         return self._engine.queue_offsets(topic, queue_id)
 
+    def take_moved_queues(self) -> list[tuple[str, int, int]]:
+        """``(topic, queue id, max offset)`` of every queue that got messages since the
+        last call, each once, however they came (a put, replication, a DLedger commit)."""
+        return self._engine.take_moved_queues()
+
     def queue_units(
         self, topic: str, queue_id: int, index: int, count: int
     ) -> list[tuple[int, int, int]] | None:

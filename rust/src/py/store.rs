@@ -1,5 +1,6 @@
-//! `rmq._store.Store`: whole units of work cross the boundary; inputs are copied out
-//! while attached, then the call detaches so disk work never holds the GIL.
+//! `rmq._store.Store`: whole units of work cross the boundary; inputs are extracted (or
+//! borrowed, for bytes) while attached, then the call detaches so disk work never holds
+//! the GIL.
 use std::collections::HashSet;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -158,8 +159,9 @@ impl PyStore {
         reason = "pyo3 extracts arguments by value; the engine reads them in place"
     )]
     fn put(&self, py: Python<'_>, messages: Vec<RawMessage>) -> PyResult<Vec<RawPut>> {
-        // Encoding reads the Python bytes in place: they cannot change (bytes are
-        // immutable) and `messages` keeps them alive until after the call.
+        // Encoding reads the Python bytes in place: they cannot change (`bytes` is
+        // immutable; PyBackedBytes copies a bytearray) and `messages` keeps them alive
+        // until after the call.
         let inputs: Vec<MessageRef<'_>> = messages
             .iter()
             .map(|m| MessageRef {
@@ -290,6 +292,11 @@ impl PyStore {
 
     fn queue_offsets(&self, topic: &str, queue_id: i32) -> PyResult<Option<(u64, u64)>> {
         self.engine.queue_offsets(topic, queue_id).map_err(to_py)
+    }
+
+    /// `(topic, queue id, max offset)` of each queue dispatched to since the last call.
+    fn take_moved_queues(&self) -> PyResult<Vec<(String, i32, u64)>> {
+        self.engine.take_moved_queues().map_err(to_py)
     }
 
     fn queue_units(
