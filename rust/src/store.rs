@@ -207,6 +207,9 @@ impl Inner {
 struct FlushSignal {
     requested: bool,
     stop: bool,
+    /// The flush thread waits on the condvar: only then does a request need a wake-up.
+    /// A SYNC_FLUSH put asks for a flush each time, and a notify is a futex syscall.
+    sleeping: bool,
 }
 
 #[derive(Debug)]
@@ -653,7 +656,9 @@ impl Store {
         let (state, cv) = &*self.signal;
         if let Ok(mut s) = state.lock() {
             s.requested = true;
-            cv.notify_one();
+            if s.sleeping {
+                cv.notify_one();
+            }
         }
     }
 
@@ -1249,14 +1254,18 @@ fn flush_loop(
     };
     loop {
         let stop = {
-            let Ok(guard) = state.lock() else {
+            let Ok(mut guard) = state.lock() else {
                 return progress.poison();
             };
+            // The predicate is checked before any wait, under the same lock a request
+            // takes: a request made while this thread was flushing is never missed.
+            guard.sleeping = true;
             let Ok((mut guard, _)) =
                 cv.wait_timeout_while(guard, wait, |s| !s.requested && !s.stop)
             else {
                 return progress.poison();
             };
+            guard.sleeping = false;
             guard.requested = false;
             guard.stop
         };

@@ -45,8 +45,10 @@ class ProgressWatcher:
             self._loop.call_soon(self._tell)
 
     def _on_wakeup(self) -> None:
+        # A short read drained the socket: reading on until BlockingIOError cost an
+        # exception per wake-up.
         try:
-            while os.read(self._fd, 4096):
+            while len(os.read(self._fd, 4096)) == 4096:
                 pass
         except BlockingIOError:
             pass
