@@ -65,19 +65,7 @@ def median_of(reps: int, run: Callable[[], float]) -> dict[str, float]:
 
 def seq_write_bandwidth(directory: str, total: int = 512 * MiB) -> float:
     """MB/s of 1 MiB pwrites into an allocated file (page cache, as an async-flush store)."""
-    path = os.path.join(directory, "seq")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
-    try:
-        os.posix_fallocate(fd, 0, total)
-        block = b"\xab" * MiB
-        start = time.perf_counter()
-        for i in range(total // MiB):
-            os.pwrite(fd, block, i * MiB)
-        elapsed = time.perf_counter() - start
-    finally:
-        os.close(fd)
-        os.unlink(path)
-    return total / elapsed / 1e6
+    return bare_write_rate(directory, total, MiB, 1) * MiB / 1e6
 
 
 def fdatasync_rate(directory: str, seconds: float) -> float:
