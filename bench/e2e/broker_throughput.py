@@ -24,8 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.e2e.pair import java_load, rss_mib, start_pair
-
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+from bench.e2e.results import save_report
 
 
 @dataclass
@@ -113,9 +112,7 @@ def main() -> None:
         "median": summary,
         "ratio_rmq_over_apache": ratios,
     }  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"broker-throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = save_report("broker-throughput", report)
     print("\n| case | send TPS rmq / Apache | p99 RT ms | consume TPS | ratio send / consume |")
     print("|---|---|---|---|---|")
     for key, ratio in ratios.items():

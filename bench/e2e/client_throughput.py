@@ -23,10 +23,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.e2e.results import save_report
 from tests.harness.java import JVM_FLAGS, classpath, java_env
 from tests.harness.pair import start_pair
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 REPO = Path(__file__).resolve().parents[2]
 MODES = ("sync", "async", "batch", "consume")
 
@@ -136,9 +136,7 @@ def main() -> None:
         "median": median,
         "ratio_python_over_java_tps": ratio,
     }  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"client-throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = save_report("client-throughput", report)
     print("\n| mode | TPS rmq.client / Java | ratio | CPU µs per message rmq.client / Java |")
     print("|---|---|---|---|")
     for mode in MODES:

@@ -52,6 +52,7 @@ from typing import Any
 
 from bench.e2e.pair import Pair, java_load, rss_mib, start_pair
 from bench.e2e.replication import Slave, until_replicating
+from bench.e2e.results import RESULTS
 from bench.e2e.store_ceilings import fdatasync_rate, seq_write_bandwidth
 from rmq.common import fastjson
 from rmq.common.codes import RequestCode
@@ -59,7 +60,6 @@ from rmq.remoting.client import RemotingClient
 from rmq.remoting.command import request
 from tests.harness.java import JVM_FLAGS, classpath, java_env
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 SMALL = {"mappedFileSizeCommitLog": str(256 * 1024 * 1024)}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -11,7 +11,6 @@ Usage: python -m bench.e2e.console_pages [--topics 1000] [--groups 100] [--loads
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -21,10 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.e2e.results import save_report
 from tests.harness.console import ConsoleClient, running_console
 from tests.harness.processes import running_broker, running_namesrv
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 PAGES = ["/cluster", "/topic", "/consumer", "/api/topics?kind=normal", "/api/groups"]
 
 
@@ -72,9 +71,7 @@ def main() -> None:
         "workload": {**vars(args), "setup_s": round(setup_s, 1)},
         "pages": pages,
     }  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"console-pages-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = save_report("console-pages", report)
     print("| page | median ms | p90 ms | max ms |\n|---|---|---|---|")
     for path, row in pages.items():
         print(f"| {path} | {row['median_ms']:.0f} | {row['p90_ms']:.0f} | {row['max_ms']:.0f} |")

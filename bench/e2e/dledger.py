@@ -27,6 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.e2e.results import save_report
 from rmq.client import BrokerError, ClientError, Message, Producer, SendStatus
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.errors import RemotingError
@@ -44,8 +45,6 @@ from tests.harness.java import JVM_FLAGS, classpath, java_env
 from tests.harness.pair import BROKER_JVM, spawn, stop
 from tests.harness.processes import BIN, free_broker_port, free_port, write_properties
 from tests.harness.py_client import fast_config
-
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 @dataclass
@@ -289,11 +288,9 @@ def main() -> None:
     summary["failover"] = {"rmq": failover("rmq"), "apache": failover("apache")}
     summary["lost"] = {s: sum(r.lost for r in runs if r.system == s) for s in ("rmq", "apache")}
     print(json.dumps(summary, indent=2))
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"dledger-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"machine": platform.platform(), "nproc": os.cpu_count(),
-                               "args": vars(args), "runs": [asdict(r) for r in runs],
-                               "summary": summary}, indent=2))  # fmt: skip
+    out = save_report("dledger", {"machine": platform.platform(), "nproc": os.cpu_count(),
+                                  "args": vars(args), "runs": [asdict(r) for r in runs],
+                                  "summary": summary})  # fmt: skip
     print(out)
 
 

@@ -14,13 +14,11 @@ import asyncio
 import json
 import tempfile
 import time
-from pathlib import Path
 
+from bench.e2e.results import save_report
 from bench.e2e.store_ceilings import settings
 from rmq.broker.long_polling import PullHolds
 from rmq.store.store import MessageInput, MessageStore
-
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 async def run(held: int, puts: int) -> dict[str, float]:
@@ -56,9 +54,7 @@ def main() -> None:
     parser.add_argument("--puts", type=int, default=20000)
     args = parser.parse_args()
     result = asyncio.run(run(args.held, args.puts))
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"held-pulls-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = save_report("held-pulls", result)
     print(json.dumps(result, indent=2))
     print(f"written to {out}")
 

@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.e2e.results import save_report
 from rmq.common.codes import RequestCode, ResponseCode
 from rmq.common.route import DataVersion, RegisterBrokerBody, TopicConfig
 from rmq.remoting.client import RemotingClient
@@ -32,7 +33,6 @@ from rmq.remoting.command import request
 from tests.harness.java import JVM_FLAGS, classpath, java_env
 from tests.harness.processes import BIN, free_port, write_properties
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 TOPICS = [f"BenchTopic{i}" for i in range(100)]
 BOOT = "The Name Server boot success"
 
@@ -187,9 +187,7 @@ def main() -> None:
         "median": summary,
         "ratio_rmq_over_apache": ratios,
     }  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"namesrv-routes-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = save_report("namesrv-routes", report)
     print("\n| metric | rmq | Apache 4.9.7 | rmq/Apache |\n|---|---|---|---|")
     for f in fields:
         print(f"| {f} | {summary['rmq'][f]:.2f} | {summary['apache'][f]:.2f} | {ratios[f]:.2f} |")

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.e2e.results import save_report
 from rmq.client import BrokerError, ClientError, Message, Producer, SendStatus
 from rmq.common import fastjson
 from rmq.common.codes import RequestCode
@@ -34,7 +35,6 @@ from tests.harness.pair import BROKER_JVM, Pair, spawn, start_pair, stop
 from tests.harness.processes import BIN, free_broker_port, write_properties
 from tests.harness.py_client import fast_config
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 SMALL = {"mappedFileSizeCommitLog": str(1024 * 1024 * 1024)}
 TOPIC = "BenchHa"
 
@@ -228,11 +228,9 @@ def main() -> None:
     }
     summary["disk_write_mb_s"] = {"rmq": disk, "apache": disk, "ratio": 1.0}
     print(json.dumps(summary, indent=2))
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"replication-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"machine": platform.platform(), "args": vars(args),
-                               "runs": [asdict(r) for r in runs], "summary": summary},
-                              indent=2))  # fmt: skip
+    out = save_report("replication", {"machine": platform.platform(), "args": vars(args),
+                                      "runs": [asdict(r) for r in runs],
+                                      "summary": summary})  # fmt: skip
     print(out)
 
 

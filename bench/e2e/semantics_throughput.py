@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.e2e.pair import Pair, java_load, start_pair
+from bench.e2e.results import save_report
 from rmq.common.codes import RequestCode, ResponseCode
 from rmq.remoting.client import RemotingClient
 from rmq.remoting.command import request
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 DELAY_SECONDS = 10
 QUEUES_POLLED = 16
 
@@ -160,9 +160,7 @@ def main() -> None:
         "runs": runs,
         "median": summary,
     }  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"semantics-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = save_report("semantics", report)
     print("\n| workload | metric | rmq | Apache | rmq/Apache |\n|---|---|---|---|---|")
     for name, row in summary.items():
         print(f"| {name} | {row['metric']} | {row['rmq']:.0f} | {row['apache']:.0f} | "

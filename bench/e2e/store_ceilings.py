@@ -35,15 +35,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from bench.e2e.results import save_report
 from rmq._store import Store
 from rmq.common.batch import BatchElement, encode_batch
 from rmq.config.loader import ConfigInput
 from rmq.config.store import MessageStoreConfig
 from rmq.store.store import BatchInput, MessageInput, MessageStore
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 MiB = 1 << 20
 BODY = b"x" * 1024
 PROPS = b"TAGS\x01TagA\x02KEYS\x01order-{}\x02UNIQ_KEY\x01AC11000100002A9F00000000000000"
@@ -305,9 +304,7 @@ def main() -> None:
         **reads,
         **recovery,
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"store-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = save_report("store", result)
     print(json.dumps(result, indent=2))
     print(f"written to {out}")
 

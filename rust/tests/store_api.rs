@@ -30,6 +30,17 @@ fn message(i: usize, keys: &str) -> MessageInput {
     }
 }
 
+/// The records of a read's buffer, back to back.
+fn records(mut buffer: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while !buffer.is_empty() {
+        let size = usize::try_from(i32::from_be_bytes(buffer[..4].try_into().unwrap())).unwrap();
+        out.push(&buffer[..size]);
+        buffer = &buffer[size..];
+    }
+    out
+}
+
 fn body_of(record: &[u8]) -> String {
     let len = usize::try_from(i32::from_be_bytes(record[84..88].try_into().unwrap())).unwrap();
     String::from_utf8(record[88..88 + len].to_vec()).unwrap()
@@ -258,19 +269,7 @@ fn sql_filtered_reads_scan_at_most_java_s_800_units() {
     assert_eq!((got.status, got.count), (GetStatus::Found, 32));
     // Five of every ten match: the 32nd is message 66, so the next read starts at 67.
     assert_eq!(got.next_begin_offset, 67);
-    let bodies: Vec<_> = {
-        let mut pos = 0;
-        let mut out = Vec::new();
-        while pos < got.buffer.len() {
-            let size = usize::try_from(i32::from_be_bytes(
-                got.buffer[pos..pos + 4].try_into().unwrap(),
-            ))
-            .unwrap();
-            out.push(body_of(&got.buffer[pos..pos + size]));
-            pos += size;
-        }
-        out
-    };
+    let bodies: Vec<_> = records(&got.buffer).into_iter().map(body_of).collect();
     assert_eq!(bodies[..3], ["message-5", "message-6", "message-7"]);
     // Nothing matches: the read stops after 800 units and says where to go on from.
     let none = at_least(10);
@@ -294,15 +293,7 @@ fn reads_cross_segment_ends_and_return_every_record_in_order() {
     while offset < 300 {
         let got = store.get("ApiTopic", 0, offset, 32, 2000, None).unwrap();
         assert_eq!(got.status, GetStatus::Found);
-        let mut pos = 0;
-        while pos < got.buffer.len() {
-            let size = usize::try_from(i32::from_be_bytes(
-                got.buffer[pos..pos + 4].try_into().unwrap(),
-            ))
-            .unwrap();
-            bodies.push(body_of(&got.buffer[pos..pos + size]));
-            pos += size;
-        }
+        bodies.extend(records(&got.buffer).into_iter().map(body_of));
         assert!(got.buffer.len() <= 2000);
         offset = got.next_begin_offset;
     }
@@ -329,17 +320,8 @@ fn batches_that_cross_segment_ends_are_all_readable_by_queue_offset_and_key() {
     while offset < 140 {
         let got = store.get("ApiTopic", 0, offset, 32, 1 << 20, None).unwrap();
         assert_eq!(got.status, GetStatus::Found);
-        let mut pos = 0;
-        while pos < got.buffer.len() {
-            let size = usize::try_from(i32::from_be_bytes(
-                got.buffer[pos..pos + 4].try_into().unwrap(),
-            ))
-            .unwrap();
-            assert_eq!(
-                body_of(&got.buffer[pos..pos + size]),
-                format!("message-{count}")
-            );
-            pos += size;
+        for record in records(&got.buffer) {
+            assert_eq!(body_of(record), format!("message-{count}"));
             count += 1;
         }
         offset = got.next_begin_offset;
