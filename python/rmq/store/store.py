@@ -184,7 +184,7 @@ class MessageStore:
         slave (SYNC_MASTER). A guarantee that fails turns PUT_OK into FLUSH_DISK_TIMEOUT,
         FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE; the message is stored either way."""
         results = self.put_nowait(messages)
-        if not wait or not (self._sync_flush or self.replica is not None):
+        if not wait or not self.waits_for_ack:
             return results
         ok = [r.next_offset for r in results if r.status is PutStatus.PUT_OK]
         if not ok:
