@@ -246,6 +246,7 @@ def run_workload(pair: Pair, w: Workload, seconds: int, warmup: int,
         reader: threading.Thread | None = None
         consumed: list[str] = []
         if w.mixed:
+            create_topic(pair.broker_addr, base)
             reader = threading.Thread(target=lambda: consumed.extend(java_load(
                 "consume", pair.namesrv, base, "bench_mixed", str(10**12),
                 # It reads until this runs out: room for a JVM start and a first rebalance
@@ -290,6 +291,33 @@ def written_bytes(addr: str) -> int:
             await remoting.close()
 
     return asyncio.run(ask())
+
+
+def create_topic(addr: str, topic: str, queues: int = 4) -> None:
+    """Create ``topic`` on the broker (which registers it with its NameServer at once), as
+    the producer's first send would: a consumer started first then finds its route instead
+    of waiting for its next route poll, 30 s away."""
+
+    async def create() -> None:
+        remoting = RemotingClient(timeout=10.0)
+        header = {
+            "topic": topic,
+            "defaultTopic": "TBW102",
+            "readQueueNums": str(queues),
+            "writeQueueNums": str(queues),
+            "perm": "6",
+            "topicFilterType": "SINGLE_TAG",
+        }
+        try:
+            reply = await remoting.invoke(
+                addr, request(RequestCode.UPDATE_AND_CREATE_TOPIC, header)
+            )
+            if reply.code != 0:
+                raise RuntimeError(f"creating {topic} failed: {reply.code} {reply.remark}")
+        finally:
+            await remoting.close()
+
+    asyncio.run(create())
 
 
 def run_system(system: str, rep: int, workloads: tuple[Workload, ...], args: argparse.Namespace,
