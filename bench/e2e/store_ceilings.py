@@ -5,12 +5,14 @@ commitlog writes) and the fdatasync rate (4 KiB pwrite + fdatasync, as one synce
 Store figures, each reported with its fraction of the matching ceiling:
 
 - ASYNC_FLUSH put of 1 KiB messages through the facade (``MessageStore.put``): single and
-  batches of 32, messages/s and MB/s. Each repetition is paired with a bare-write ceiling
-  taken right after it: the same bytes, in the same write sizes (one record, or 32), into a
-  fresh allocated file, with nothing else around them. On these VMs the first write to a
-  page-cache page costs far more than the copy (fresh-file writes run at a tenth of the
-  rewrite speed, and vary run to run), so the paired ceiling, not a fixed number, is what
-  the store can be held to;
+  batches of 32, messages/s and MB/s. Each is measured against a bare-write ceiling taken in
+  the same run, in alternating 0.2 s slices: the same bytes, in the same write sizes (one
+  record, or 32), from Python, into allocated 1 GiB files, with nothing else around them
+  (batches also against 1 MiB writes: sequential bandwidth). On these VMs the first write
+  to a page-cache page costs far more than the copy (a page the guest has not used for a
+  while has to be backed by the host again), and how often a run meets such pages drifts
+  within seconds: slices give both sides the same mix, where runs one after the other
+  favoured whichever came second;
 - SYNC_FLUSH with 64 concurrent writers: messages/s against ``fdatasync rate x 64`` (what
   perfect group commit would give: every fsync covering every waiter);
 - read by queue offset (page-cache hot, 32 per get), messages/s;
@@ -34,10 +36,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from bench.e2e.results import save_report
 from rmq._store import Store
+from rmq.cli.runner import new_event_loop
 from rmq.common.batch import BatchElement, encode_batch
 from rmq.config.loader import ConfigInput
 from rmq.config.store import MessageStoreConfig
@@ -52,6 +56,15 @@ def message(i: int = 0, queue_id: int = 0) -> MessageInput:
     return MessageInput("BenchTopic", queue_id, BODY, PROPS.replace(b"{}", str(i).encode()))
 
 
+T = TypeVar("T")
+
+
+def on_broker_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the event loop the broker runs on (uvloop)."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(coro)
+
+
 def settings(root: str, **extra: str) -> MessageStoreConfig:
     values = {"storePathRootDir": root, **extra}
     return ConfigInput(process_defaults=values).build(MessageStoreConfig)
@@ -62,9 +75,16 @@ def median_of(reps: int, run: Callable[[], float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def seq_write_bandwidth(directory: str, total: int = 512 * MiB) -> float:
-    """MB/s of 1 MiB pwrites into an allocated file (page cache, as an async-flush store)."""
-    return bare_write_rate(directory, total, MiB, 1) * MiB / 1e6
+def seq_write_bandwidth(directory: str, seconds: float) -> float:
+    """MB/s of 1 MiB pwrites into allocated files (page cache, as an async-flush store)."""
+    with tempfile.TemporaryDirectory(dir=directory) as root:
+        bare = BareWriter(root, MiB)
+        try:
+            start = time.perf_counter()
+            writes = bare.write_for(seconds)
+            return writes * MiB / (time.perf_counter() - start) / 1e6
+        finally:
+            bare.close()
 
 
 def fdatasync_rate(directory: str, seconds: float) -> float:
@@ -95,73 +115,127 @@ def batch_body(batch: int) -> BatchInput:
     return BatchInput(encode_batch(elements), "BenchTopic", 0, 0, 0, host, host, 0, b"", "c")
 
 
-async def async_put_rate(
-    directory: str, batch: int, seconds: float, as_body: bool = False
-) -> tuple[float, int]:
-    """Messages/s, and the commitlog bytes written (for the paired ceiling). ``as_body``:
-    the batch goes in as one SEND_BATCH_MESSAGE body (the broker's path for batches)
-    instead of a tuple per message."""
+class BareWriter:
+    """The commitlog's writes with nothing else: ``chunk``-byte pwrites, back to back, into
+    allocated 1 GiB files (the store's segment size)."""
+
+    SEGMENT = 1 << 30
+
+    def __init__(self, directory: str, chunk: int, name: str = "bare") -> None:
+        self._directory = directory
+        self._name = name
+        self._chunk = b"\xab" * chunk
+        self._fd = -1
+        self._files = 0
+        self._pos = self.SEGMENT
+
+    def write_for(self, seconds: float) -> int:
+        """Writes made in ``seconds``."""
+        chunk, writes = self._chunk, 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            if self._pos + len(chunk) > self.SEGMENT:
+                self._next_file()
+            os.pwrite(self._fd, chunk, self._pos)
+            self._pos += len(chunk)
+            writes += 1
+        return writes
+
+    def _next_file(self) -> None:
+        self.close()
+        path = os.path.join(self._directory, f"{self._name}-{self._files}")
+        self._files += 1
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+        os.posix_fallocate(self._fd, 0, self.SEGMENT)
+        self._pos = 0
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+async def interleaved_put_rate(
+    directory: str,
+    batch: int,
+    seconds: float,
+    as_body: bool = False,
+    seq: bool = False,
+    slice_s: float = 0.2,
+) -> dict[str, float]:
+    """Messages/s of ASYNC_FLUSH puts and of bare writes of the same bytes, measured in
+    alternating slices of one run, so that both meet the same page-cache state. ``as_body``:
+    the batch goes in as one SEND_BATCH_MESSAGE body (the broker's path for batches);
+    ``seq``: 1 MiB bare writes take turns too (sequential bandwidth, MB/s)."""
     with tempfile.TemporaryDirectory(dir=directory) as root:
-        store = await MessageStore.open(settings(root))
+        store = await MessageStore.open(settings(os.path.join(root, "store")))
+        bare: BareWriter | None = None
         try:
             messages: list[MessageInput] | BatchInput = (
                 batch_body(batch) if as_body else [message(i) for i in range(batch)]
             )
-            count, start = 0, time.perf_counter()
-            while time.perf_counter() - start < seconds and count < 5_000_000:
-                await store.put(messages)
-                count += batch
-            rate = count / (time.perf_counter() - start)
-            return rate, store.commitlog_offsets()[1]
+            await store.put(messages)
+            record = store.commitlog_offsets()[1] // batch
+            bare = BareWriter(root, record * batch)
+            big = BareWriter(root, MiB, "seq") if seq else None
+            sides = ["store", "bare", *(["seq"] if big else [])]
+            counts = dict.fromkeys(sides, 0)
+            spent = dict.fromkeys(sides, 0.0)
+            for n in range(max(2, round(seconds / slice_s))):
+                for side in sides[n % len(sides) :] + sides[: n % len(sides)]:
+                    start = time.perf_counter()
+                    if side == "bare":
+                        counts[side] += bare.write_for(slice_s) * batch
+                    elif side == "seq" and big is not None:
+                        counts[side] += big.write_for(slice_s)
+                    else:
+                        while time.perf_counter() - start < slice_s:
+                            await store.put(messages)
+                            counts[side] += batch
+                    spent[side] += time.perf_counter() - start
+            rates = {side: counts[side] / spent[side] for side in sides}
+            if big is not None:
+                big.close()
+                rates["seq"] *= MiB / 1e6
+            return {"rate": rates["store"], "bare": rates["bare"], "record": record, **rates}
         finally:
+            if bare is not None:
+                bare.close()
             await store.close()
 
 
-def bare_write_rate(directory: str, volume: int, record: int, batch: int) -> float:
-    """Records/s of ``record * batch``-byte pwrites covering ``volume`` bytes of a fresh
-    allocated file: the store's own writes with nothing else."""
-    path = os.path.join(directory, "bare")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
-    try:
-        os.posix_fallocate(fd, 0, volume + record * batch)
-        chunk = b"\xab" * (record * batch)
-        writes = max(1, volume // len(chunk))
-        start = time.perf_counter()
-        for i in range(writes):
-            os.pwrite(fd, chunk, i * len(chunk))
-        elapsed = time.perf_counter() - start
-    finally:
-        os.close(fd)
-        os.unlink(path)
-    return writes * batch / elapsed
-
-
 def paired_put_rates(
-    directory: str, batch: int, seconds: float, reps: int, as_body: bool = False
+    directory: str, batch: int, seconds: float, reps: int, as_body: bool = False, seq: bool = False
 ) -> dict[str, float]:
-    """The store's put rate and its bare-write ceiling, paired per repetition. The pair
-    alternates which goes first: the second reuses pages the first freed, which on these
-    VMs is worth several times the speed."""
-    rates, ceilings, ratios, record = [], [], [], 0
-    for rep in range(reps):
-        guess = 600_000 * seconds * 1200 if batch > 1 else 200_000 * seconds * 1200
-        if rep % 2:
-            bare_write_rate(directory, int(guess), 1200, batch)  # frees what the store reuses
-        rate, volume = asyncio.run(async_put_rate(directory, batch, seconds, as_body))
-        record = round(volume / (rate * seconds)) if rate else 1
-        ceiling = bare_write_rate(directory, volume, record, batch)
-        rates.append(rate)
-        ceilings.append(ceiling)
-        ratios.append(rate / ceiling)
+    """The store's put rate and its bare-write ceiling, interleaved within each repetition.
+    On these VMs writing a page-cache page that was not used a moment ago costs several
+    times more than rewriting a recycled one, and which of the two a run meets drifts
+    within seconds: measured one after the other, whichever ran second looked faster."""
+    runs = [
+        on_broker_loop(interleaved_put_rate(directory, batch, seconds, as_body, seq))
+        for _ in range(reps)
+    ]
+    rates = [r["rate"] for r in runs]
+    ceilings = [r["bare"] for r in runs]
     return {
         "median": statistics.median(rates),
         "min": min(rates),
         "max": max(rates),
-        "record_bytes": record,
+        "record_bytes": runs[0]["record"],
         "bare_write_msgs_per_s": statistics.median(ceilings),
         "bare_write_min": min(ceilings),
         "bare_write_max": max(ceilings),
-        "fraction_of_bare_write": statistics.median(ratios),
+        "fraction_of_bare_write": statistics.median(r["rate"] / r["bare"] for r in runs),
+        **(
+            {
+                "seq_write_mb_per_s": statistics.median(r["seq"] for r in runs),
+                "fraction_of_seq_write": statistics.median(
+                    r["rate"] * r["record"] / 1e6 / r["seq"] for r in runs
+                ),
+            }
+            if seq
+            else {}
+        ),
     }
 
 
@@ -273,12 +347,12 @@ def main() -> None:
     directory = args.dir or tempfile.mkdtemp(prefix="rmq-store-bench-")
     s = args.seconds
 
-    seq = median_of(args.reps, lambda: seq_write_bandwidth(directory))
+    seq = median_of(args.reps, lambda: seq_write_bandwidth(directory, s))
     sync_rate = median_of(args.reps, lambda: fdatasync_rate(directory, s))
     single = paired_put_rates(directory, 1, s, args.reps)
-    batch = paired_put_rates(directory, 32, s, args.reps)
+    batch = paired_put_rates(directory, 32, s, args.reps, seq=True)
     body = paired_put_rates(directory, 32, s, args.reps, as_body=True)
-    synced = median_of(args.reps, lambda: asyncio.run(sync_put_rate(directory, 64, s)))
+    synced = median_of(args.reps, lambda: on_broker_loop(sync_put_rate(directory, 64, s)))
     reads = read_and_lookup(directory, args.reps)
     recovery = crash_and_recover(directory, args.recovery_gib)
 
@@ -288,14 +362,12 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "ceilings": {"seq_write_mb_per_s": seq, "fdatasync_per_s": sync_rate},
         "async_put_single": {**single, "mb_per_s": single["median"] * single["record_bytes"] / 1e6},
-        "async_put_batch32": {
-            **batch,
-            "mb_per_s": batch_mb,
-            "fraction_of_seq_write": batch_mb / seq["median"],
-        },
+        "async_put_batch32": {**batch, "mb_per_s": batch_mb},
         "async_put_batch32_body": {**body, "mb_per_s": body["median"] * body["record_bytes"] / 1e6},
         "note": "fraction_of_bare_write: the store's put rate over the same bytes written "
-        "bare, in the same sizes, into a fresh file right after it (median of the pairs)",
+        "bare from Python, in the same sizes, in slices alternating with the store's within "
+        "each repetition (median of the repetitions). The store can pass 1: its prefetch "
+        "thread brings pages into the page cache on the other core, the bare writer does not",
         "sync_put_64_writers": {
             **synced,
             "msgs_per_fsync": synced["median"] / sync_rate["median"],

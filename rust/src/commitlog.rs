@@ -34,8 +34,10 @@ impl CommitLog {
     /// # Errors
     /// I/O failures, wrong-size segments.
     pub fn open(dir: &Path, segment_size: u64) -> Result<CommitLog> {
+        let mut segments = SegmentQueue::load(dir, segment_size)?;
+        segments.enable_prefetch();
         Ok(CommitLog {
-            segments: SegmentQueue::load(dir, segment_size)?,
+            segments,
             queue_offsets: QueueMap::default(),
             last_store_timestamp: 0,
         })

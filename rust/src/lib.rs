@@ -8,6 +8,7 @@
 //! - `index`: IndexFile (lookup by key and time) over `mapped_file`, the only `unsafe`.
 //! - `consensus`: DLedger mode's Raft member (tikv's crate) over its own on-disk log.
 //! - `notify`: progress counters and the wake-up fd; `lockfile`: one process per root.
+//! - `prefetch`: brings commitlog pages into the page cache ahead of the writer.
 //! - `py/`: the only code that names pyo3 (behind the `python` feature).
 #![deny(unsafe_code)]
 
@@ -22,6 +23,7 @@ pub mod index;
 pub mod lockfile;
 pub mod mapped_file;
 pub mod notify;
+pub mod prefetch;
 pub mod retention;
 pub mod segment_queue;
 pub mod store;

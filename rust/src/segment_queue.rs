@@ -6,7 +6,8 @@
 //! configured size (Java refuses any other length), allocated when the segment is created.
 //!
 //! Thread safety: a `SegmentQueue` is owned by one lock holder; the flush thread only gets
-//! cloned `Arc<File>` handles through [`SegmentQueue::dirty_files`].
+//! cloned `Arc<File>` handles through [`SegmentQueue::dirty_files`], the commitlog's
+//! prefetch thread ([`crate::prefetch`]) only the file it is to read ahead in.
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::FileExt;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Result, StoreError};
+use crate::prefetch::Prefetcher;
 
 /// How much of a truncated tail is zeroed (and checked for zeros) per step.
 const CHUNK: u64 = 64 * 1024;
@@ -32,6 +34,8 @@ pub struct SegmentQueue {
     segments: Vec<Segment>,
     /// Global offset one past the last written byte.
     write_pos: u64,
+    /// Brings pages ahead of `write_pos` into the page cache (the commitlog's queue only).
+    prefetch: Option<Prefetcher>,
 }
 
 /// The file name of the segment starting at `offset` (Java: `UtilAll.offset2FileName`).
@@ -106,7 +110,14 @@ impl SegmentQueue {
             segment_size,
             segments,
             write_pos,
+            prefetch: None,
         })
+    }
+
+    /// Have a thread bring the pages ahead of every append into the page cache
+    /// ([`crate::prefetch`]).
+    pub fn enable_prefetch(&mut self) {
+        self.prefetch = Some(Prefetcher::start());
     }
 
     #[must_use]
@@ -199,6 +210,14 @@ impl SegmentQueue {
             .write_all_at(data, offset - segment.start)
             .map_err(|e| StoreError::io("write", &segment.path, e))?;
         self.write_pos = offset + data.len() as u64;
+        if let Some(prefetch) = &mut self.prefetch {
+            prefetch.advance(
+                &segment.file,
+                segment.start,
+                self.segment_size,
+                self.write_pos,
+            );
+        }
         Ok(())
     }
 
@@ -275,6 +294,9 @@ impl SegmentQueue {
         }
         sync_dir(&self.dir)?;
         self.write_pos = offset;
+        if let Some(prefetch) = &mut self.prefetch {
+            prefetch.reset();
+        }
         if let Some(index) = self.index_of(offset) {
             let segment = &self.segments[index];
             let mut pos = offset - segment.start;
@@ -354,6 +376,9 @@ impl SegmentQueue {
             }
         }
         self.write_pos = offset;
+        if let Some(prefetch) = &mut self.prefetch {
+            prefetch.reset();
+        }
         Ok(())
     }
 }
@@ -390,6 +415,34 @@ mod tests {
         drop(q);
         let q = SegmentQueue::load(dir.path(), 16).unwrap();
         assert_eq!(q.write_pos(), 32);
+    }
+
+    #[test]
+    fn prefetching_ahead_of_appends_changes_no_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 3 * crate::prefetch::WINDOW;
+        let mut q = SegmentQueue::load(dir.path(), size).unwrap();
+        q.enable_prefetch();
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+        let mut pos = 0;
+        // Past two windows of the first segment and into the second, then cut back into the
+        // first (the second segment goes, the write position moves backwards).
+        while pos < size + (1 << 20) {
+            let n = chunk
+                .len()
+                .min(usize::try_from(q.left_in_segment(pos)).unwrap());
+            q.append(pos, &chunk[..n]).unwrap();
+            pos += n as u64;
+        }
+        q.truncate(size / 2).unwrap();
+        q.append(size / 2, b"after").unwrap();
+        drop(q); // stops and joins the prefetch thread
+        let q = SegmentQueue::load(dir.path(), size).unwrap();
+        assert_eq!(q.segments().len(), 1);
+        assert_eq!(q.read_raw(0, chunk.len()).unwrap(), chunk);
+        assert_eq!(q.read_raw(size / 2, 5).unwrap(), b"after");
+        let tail = q.read_raw(size / 2 + 5, 1 << 20).unwrap();
+        assert!(tail.iter().all(|&b| b == 0));
     }
 
     #[test]
