@@ -575,7 +575,9 @@ impl Store {
     }
 
     /// Append `messages` (one call, one lock hold) and dispatch them to their queues. The
-    /// wake-up fd is not written: the caller learns the new offsets from the results.
+    /// wake-up fd is not written: the caller learns the new offsets from the results. With
+    /// SYNC_FLUSH the caller also asks for the flush ([`Store::request_flush`]); unasked,
+    /// the flush thread gets to it within 10 ms.
     ///
     /// # Errors
     /// `Poisoned`/`Closed`, I/O failures (which poison the store).
@@ -645,9 +647,9 @@ impl Store {
         // listeners after a put. A wake-up per put cost the broker a socket write, a poll
         // and two reads per message.
         self.progress.set_dispatched_quietly(dispatched);
-        if self.config.sync_flush {
-            self.request_flush();
-        }
+        // No flush request either (SYNC_FLUSH): the caller asks once for every put that
+        // will wait, after the last of them, so one fsync covers them all. Asked per put,
+        // the first put after an fsync started the next one alone.
         Ok(results)
     }
 

@@ -13,6 +13,13 @@ from collections.abc import Callable
 from rmq._store import Store
 from rmq.store.offset_waiters import OffsetWaiters
 
+# Waiters after which a flush is asked for at once instead of at the end of the loop
+# iteration. Many writers released by one fsync then split into groups whose fsync runs
+# while the loop serves the next group: with 64 SYNC_FLUSH writers, 16 gave 140k msg/s
+# where one fsync per iteration gave 95k (the loop idled through every fsync) and one per
+# put 85k (the first put of an iteration got an fsync to itself).
+_GROUP = 16
+
 
 class ProgressWatcher:
     def __init__(self, engine: Store) -> None:
@@ -22,6 +29,8 @@ class ProgressWatcher:
         self._listeners: list[Callable[[int], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poked = False
+        self._flush_asked = False
+        self._unasked = 0
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -67,7 +76,20 @@ class ProgressWatcher:
         """True once everything below ``offset`` is on disk, False after ``timeout``."""
         if self._engine.progress()[1] >= offset:
             return True
-        # The engine's SYNC_FLUSH put already asked its flush thread to run, and the thread
-        # runs again for any put made during an fsync: a second request per put only cost
-        # a futex wake.
+        self._unasked += 1
+        if self._unasked >= _GROUP:
+            self._ask_flush()
+        elif not self._flush_asked and self._loop is not None:
+            # The rest are asked for once, after the last waiter of this loop iteration.
+            self._flush_asked = True
+            self._loop.call_soon(self._ask_flush_soon)
         return await self._flush_waiters.wait(offset, timeout)
+
+    def _ask_flush_soon(self) -> None:
+        self._flush_asked = False
+        if self._unasked:
+            self._ask_flush()
+
+    def _ask_flush(self) -> None:
+        self._unasked = 0
+        self._engine.request_flush()
