@@ -537,7 +537,7 @@ def main(argv: list[str] | None = None) -> Path:
     when = time.strftime("%Y-%m-%d %H:%M")
     with tempfile.TemporaryDirectory() as probe:
         ceilings = {
-            "seq_write_MB_s": seq_write_bandwidth(probe, (64 if args.smoke else 512) << 20),
+            "seq_write_MB_s": seq_write_bandwidth(probe, 0.25 if args.smoke else 1.5),
             "fdatasync_per_s": fdatasync_rate(probe, 0.5 if args.smoke else 3.0),
             "loopback_rtt_per_s": loopback_round_trips(500 if args.smoke else 20000),
         }

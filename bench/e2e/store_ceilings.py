@@ -116,6 +116,10 @@ def batch_body(batch: int) -> BatchInput:
     return BatchInput(encode_batch(elements), "BenchTopic", 0, 0, 0, host, host, 0, b"", "c")
 
 
+# Bound on what one bare writer leaves on disk: its files stay until its directory goes.
+MAX_BARE = 8 << 30
+
+
 class BareWriter:
     """The commitlog's writes with nothing else: ``chunk``-byte pwrites, back to back, into
     allocated 1 GiB files (the store's segment size)."""
@@ -131,10 +135,10 @@ class BareWriter:
         self._pos = self.SEGMENT
 
     def write_for(self, seconds: float) -> int:
-        """Writes made in ``seconds``."""
+        """Writes made in ``seconds`` (stopping early once 8 GiB were written in all)."""
         chunk, writes = self._chunk, 0
         start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
+        while time.perf_counter() - start < seconds and self._files * self.SEGMENT < MAX_BARE:
             if self._pos + len(chunk) > self.SEGMENT:
                 self._next_file()
             os.pwrite(self._fd, chunk, self._pos)
