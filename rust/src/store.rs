@@ -184,8 +184,6 @@ struct Inner {
     checkpoint: Checkpoint,
     /// Queues dispatched to since [`Store::take_moved_queues`] last ran, each once.
     moved: Vec<(String, i32)>,
-    /// Queues with buffered units during one dispatch pass.
-
     /// Store time of the newest message known flushed to the commitlog.
     flushed_store_ts: i64,
 }
@@ -207,8 +205,8 @@ impl Inner {
 struct FlushSignal {
     requested: bool,
     stop: bool,
-    /// The flush thread waits on the condvar: only then does a request need a wake-up.
-    /// A SYNC_FLUSH put asks for a flush each time, and a notify is a futex syscall.
+    /// The flush thread waits on the condvar: only then does a request need a wake-up
+    /// (a notify is a futex syscall, and SYNC_FLUSH asks once per group of waiters).
     sleeping: bool,
 }
 
