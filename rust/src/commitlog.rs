@@ -31,11 +31,14 @@ pub struct CommitLog {
 }
 
 impl CommitLog {
+    /// `zero_ahead`: write zeros ahead of the appends instead of only reading pages in
+    /// (SYNC_FLUSH, see [`crate::prefetch`]).
+    ///
     /// # Errors
     /// I/O failures, wrong-size segments.
-    pub fn open(dir: &Path, segment_size: u64) -> Result<CommitLog> {
+    pub fn open(dir: &Path, segment_size: u64, zero_ahead: bool) -> Result<CommitLog> {
         let mut segments = SegmentQueue::load(dir, segment_size)?;
-        segments.enable_prefetch();
+        segments.enable_prefetch(zero_ahead);
         Ok(CommitLog {
             segments,
             queue_offsets: QueueMap::default(),
@@ -261,7 +264,7 @@ mod tests {
     #[test]
     fn offsets_per_queue_and_segment_roll_with_filler() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = CommitLog::open(dir.path(), 400).unwrap();
+        let mut log = CommitLog::open(dir.path(), 400, false).unwrap();
         let recs: Vec<_> = (0..5)
             .map(|i| pre_encode(&input("T", i % 2, 100), 1024).unwrap())
             .collect();
@@ -279,7 +282,7 @@ mod tests {
     #[test]
     fn recover_stops_at_a_torn_record() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = CommitLog::open(dir.path(), 4096).unwrap();
+        let mut log = CommitLog::open(dir.path(), 4096, false).unwrap();
         let recs: Vec<_> = (0..3)
             .map(|_| pre_encode(&input("T", 0, 10), 1024).unwrap())
             .collect();
@@ -291,7 +294,7 @@ mod tests {
         std::os::unix::fs::FileExt::write_all_at(&*seg.file, &[0xFF; 4], last.phy_offset + 86)
             .unwrap();
         drop(log);
-        let mut log = CommitLog::open(dir.path(), 4096).unwrap();
+        let mut log = CommitLog::open(dir.path(), 4096, false).unwrap();
         let (pos, found) = log.recover(0, None).unwrap();
         assert!(pos < end);
         assert_eq!(pos, last.phy_offset);

@@ -114,10 +114,14 @@ impl SegmentQueue {
         })
     }
 
-    /// Have a thread bring the pages ahead of every append into the page cache
-    /// ([`crate::prefetch`]).
-    pub fn enable_prefetch(&mut self) {
-        self.prefetch = Some(Prefetcher::start());
+    /// Have a thread bring the pages ahead of every append into the page cache, or with
+    /// `zero`, write and sync zeros there ([`crate::prefetch`]).
+    pub fn enable_prefetch(&mut self, zero: bool) {
+        self.prefetch = Some(if zero {
+            Prefetcher::start_zeroing()
+        } else {
+            Prefetcher::start()
+        });
     }
 
     #[must_use]
@@ -205,11 +209,14 @@ impl SegmentQueue {
             reason: "segments are not contiguous".into(),
         })?;
         let segment = &self.segments[index];
-        segment
-            .file
-            .write_all_at(data, offset - segment.start)
-            .map_err(|e| StoreError::io("write", &segment.path, e))?;
-        self.write_pos = offset + data.len() as u64;
+        let end = offset + data.len() as u64;
+        let write = || segment.file.write_all_at(data, offset - segment.start);
+        match self.prefetch.as_ref().and_then(Prefetcher::fence) {
+            Some(fence) => fence.write(end, write),
+            None => write(),
+        }
+        .map_err(|e| StoreError::io("write", &segment.path, e))?;
+        self.write_pos = end;
         if let Some(prefetch) = &mut self.prefetch {
             prefetch.advance(
                 &segment.file,
@@ -295,7 +302,7 @@ impl SegmentQueue {
         sync_dir(&self.dir)?;
         self.write_pos = offset;
         if let Some(prefetch) = &mut self.prefetch {
-            prefetch.reset();
+            prefetch.reset(offset);
         }
         if let Some(index) = self.index_of(offset) {
             let segment = &self.segments[index];
@@ -377,7 +384,7 @@ impl SegmentQueue {
         }
         self.write_pos = offset;
         if let Some(prefetch) = &mut self.prefetch {
-            prefetch.reset();
+            prefetch.reset(offset);
         }
         Ok(())
     }
@@ -422,7 +429,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let size = 3 * crate::prefetch::WINDOW;
         let mut q = SegmentQueue::load(dir.path(), size).unwrap();
-        q.enable_prefetch();
+        q.enable_prefetch(false);
         let chunk: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
         let mut pos = 0;
         // Past two windows of the first segment and into the second, then cut back into the
@@ -442,6 +449,62 @@ mod tests {
         assert_eq!(q.read_raw(0, chunk.len()).unwrap(), chunk);
         assert_eq!(q.read_raw(size / 2, 5).unwrap(), b"after");
         let tail = q.read_raw(size / 2 + 5, 1 << 20).unwrap();
+        assert!(tail.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn zeros_written_ahead_never_land_on_appended_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 3 * crate::prefetch::WINDOW;
+        let mut q = SegmentQueue::load(dir.path(), size).unwrap();
+        q.enable_prefetch(true);
+        // Appends of odd sizes, none of them zero bytes, racing the zeroing thread across a
+        // segment roll; then a cut back into the first segment and appends after it.
+        let record = |i: u64| -> Vec<u8> {
+            let len = 700 + usize::try_from(i % 900).unwrap();
+            vec![u8::try_from(i % 251).unwrap() + 1; len]
+        };
+        let mut pos = 0;
+        let mut i = 0;
+        while pos < size + (4 << 20) {
+            let mut data = record(i);
+            let left = usize::try_from(q.left_in_segment(pos)).unwrap();
+            data.truncate(left);
+            q.append(pos, &data).unwrap();
+            pos += data.len() as u64;
+            i += 1;
+        }
+        let cut = size / 2 + 12_345;
+        q.truncate(cut).unwrap();
+        let mut after = cut;
+        for j in 0..2_000 {
+            let data = record(j);
+            q.append(after, &data).unwrap();
+            after += data.len() as u64;
+        }
+        drop(q); // stops and joins the zeroing thread
+        let q = SegmentQueue::load(dir.path(), size).unwrap();
+        let mut at = 0;
+        let mut i = 0;
+        while at < cut {
+            let want = record(i);
+            let got = q.read_raw(at, want.len()).unwrap();
+            let n = got.len().min(usize::try_from(cut - at).unwrap());
+            assert_eq!(got[..n], want[..n], "record {i} at {at}");
+            at += want.len() as u64;
+            i += 1;
+        }
+        let mut at = cut;
+        for j in 0..2_000 {
+            let want = record(j);
+            assert_eq!(
+                q.read_raw(at, want.len()).unwrap(),
+                want,
+                "appended after the cut"
+            );
+            at += want.len() as u64;
+        }
+        let tail = q.read_raw(after, 1 << 20).unwrap();
         assert!(tail.iter().all(|&b| b == 0));
     }
 

@@ -456,7 +456,8 @@ impl Store {
             .unwrap_or_else(|| config.root.join("consumequeue"));
         let abnormal = config.root.join("abort").exists();
         let (checkpoint, stamps) = Checkpoint::open(&config.root.join("checkpoint"))?;
-        let mut commitlog = CommitLog::open(&cl_dir, config.commitlog_segment_size)?;
+        let mut commitlog =
+            CommitLog::open(&cl_dir, config.commitlog_segment_size, config.sync_flush)?;
         let mut queues = load_queues(&cq_root, config.consume_queue_segment_size)?;
         let mut covered = queues
             .values()

@@ -2,6 +2,7 @@
 durability through the wake-up fd, the lock."""
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,67 @@ async def test_sync_flush_put_returns_once_flushed(tmp_path: Path) -> None:
         assert (written, dispatched, poisoned) == (end, end, False)
     finally:
         await store.close()
+
+
+async def test_sync_flush_puts_of_one_moment_are_stored_in_the_order_they_were_made(
+    tmp_path: Path,
+) -> None:
+    store = await MessageStore.open(settings(tmp_path, flushDiskType="SYNC_FLUSH"))
+    try:
+        waiting = [asyncio.ensure_future(store.put([message(b"w%d" % i)])) for i in range(40)]
+        await asyncio.sleep(0)  # each has made its put; the last few are still gathered
+        # A put that does not wait, made after them, lands after them in the file.
+        late = await store.put([message(b"late")], wait=False)
+        results = [r for rs in await asyncio.gather(*waiting) for r in rs]
+        assert [r.status for r in results] == [PutStatus.PUT_OK] * 40
+        assert [r.queue_offset for r in results] == list(range(40))
+        assert all(b.phy_offset == a.next_offset for a, b in itertools.pairwise(results))
+        assert (late[0].queue_offset, late[0].phy_offset) == (40, results[-1].next_offset)
+        got = store.get("TopicTest", 0, 0, 64)
+        assert got.count == 41
+        assert store._engine.progress()[1] >= results[-1].next_offset
+    finally:
+        await store.close()
+
+
+async def test_a_malformed_message_fails_only_the_put_it_came_in(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path, flushDiskType="SYNC_FLUSH"))
+    try:
+        bad = MessageInput("TopicTest", 0, "not bytes")  # type: ignore[arg-type]
+        outcomes = await asyncio.gather(
+            store.put([message(b"before")]),
+            store.put([bad]),
+            store.put([message(b"after")]),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[1], TypeError)
+        before, after = outcomes[0], outcomes[2]
+        assert isinstance(before, list)
+        assert isinstance(after, list)
+        assert [before[0].queue_offset, after[0].queue_offset] == [0, 1]
+        assert before[0].status is after[0].status is PutStatus.PUT_OK
+        assert store.queue_offsets("TopicTest", 0) == (0, 2)
+    finally:
+        await store.close()
+
+
+async def test_a_put_cut_short_by_close_is_stored_or_raises(tmp_path: Path) -> None:
+    store = await MessageStore.open(settings(tmp_path, flushDiskType="SYNC_FLUSH"))
+    pending = asyncio.ensure_future(store.put([message(b"at close")]))
+    await asyncio.sleep(0)  # the put is made and gathered, not yet appended
+    await store.close()
+    try:
+        outcome = await pending
+    except asyncio.CancelledError:
+        outcome = None
+    reopened = await MessageStore.open(settings(tmp_path))
+    try:
+        # Gathered before the close, so appended by it: the message survives the reopen.
+        assert reopened.queue_offsets("TopicTest", 0) == (0, 1)
+        if outcome is not None:
+            assert outcome[0].status is PutStatus.PUT_OK
+    finally:
+        await reopened.close()
 
 
 async def test_dispatch_wakes_listeners_through_the_fd(tmp_path: Path) -> None:

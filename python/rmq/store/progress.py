@@ -31,6 +31,8 @@ class ProgressWatcher:
         self._poked = False
         self._flush_asked = False
         self._unasked = 0
+        # Every byte written before the last flush request: a waiter below it is covered.
+        self._asked_upto = 0
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -76,6 +78,8 @@ class ProgressWatcher:
         """True once everything below ``offset`` is on disk, False after ``timeout``."""
         if self._engine.progress()[1] >= offset:
             return True
+        if offset <= self._asked_upto:
+            return await self._flush_waiters.wait(offset, timeout)
         self._unasked += 1
         if self._unasked >= _GROUP:
             self._ask_flush()
@@ -90,6 +94,11 @@ class ProgressWatcher:
         if self._unasked:
             self._ask_flush()
 
+    def ask_flush(self) -> None:
+        """Ask for a flush of everything written so far, now."""
+        self._ask_flush()
+
     def _ask_flush(self) -> None:
         self._unasked = 0
+        self._asked_upto = self._engine.progress()[0]
         self._engine.request_flush()

@@ -10,6 +10,7 @@ from rmq._store import SqlFilter, Store
 from rmq.common.batch import BatchDecodeError
 from rmq.config.store import FlushDiskType, MessageStoreConfig
 from rmq.store.progress import ProgressWatcher
+from rmq.store.put_group import PutGroup
 from rmq.store.results import GetResult, GetStatus, PutResult, PutStatus
 from rmq.store.retention import (
     DISK_FORCE_CLEAN_RATIO,
@@ -124,6 +125,9 @@ class MessageStore:
         self.read_only = False
         #: Set in DLedger mode: puts are taken only by the group's writable leader.
         self.replicator: Replicator | None = None
+        self._group: PutGroup[MessageInput, PutResult] = PutGroup(
+            self._put_grouped, self._settle, lambda: self._engine.progress()[0]
+        )
 
     @classmethod
     async def open(cls, config: MessageStoreConfig) -> "MessageStore":
@@ -148,6 +152,18 @@ class MessageStore:
     def put_nowait(self, messages: Sequence[MessageInput] | BatchInput) -> list[PutResult]:
         """Append messages without waiting for the disk or a slave. A :class:`BatchInput`
         whose body is malformed raises :class:`BatchDecodeError` and stores nothing."""
+        if self._group.pending:
+            self._group.append_now()
+        return self._put_now(messages)
+
+    def _put_grouped(self, messages: list[MessageInput]) -> list[PutResult]:
+        results = self._put_now(messages)
+        if self._sync_flush:
+            # Every one of them is about to wait for this flush.
+            self.progress.ask_flush()
+        return results
+
+    def _put_now(self, messages: Sequence[MessageInput] | BatchInput) -> list[PutResult]:
         if self.read_only:
             return [_REFUSED] * _count(messages)
         statuses = _PUT_STATUSES
@@ -182,14 +198,26 @@ class MessageStore:
     ) -> list[PutResult]:
         """Append a batch; with ``wait``, return once it is on disk (SYNC_FLUSH) and on a
         slave (SYNC_MASTER). A guarantee that fails turns PUT_OK into FLUSH_DISK_TIMEOUT,
-        FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE; the message is stored either way."""
-        results = self.put_nowait(messages)
+        FLUSH_SLAVE_TIMEOUT or SLAVE_NOT_AVAILABLE; the message is stored either way.
+
+        Waiting puts of one loop iteration are appended together (:mod:`.put_group`)."""
         if not wait or not self.waits_for_ack:
+            return self.put_nowait(messages)
+        if isinstance(messages, BatchInput):
+            return await self._settle(self.put_nowait(messages))
+        return await self._group.put(messages)
+
+    async def _settle(self, results: list[PutResult]) -> list[PutResult]:
+        """``results`` once their messages are on disk (SYNC_FLUSH) and on a slave
+        (SYNC_MASTER), or with the status of the guarantee that failed."""
+        end = 0
+        # Results are in file order: the last stored message ends furthest.
+        for r in reversed(results):
+            if r.status is PutStatus.PUT_OK:
+                end = r.next_offset
+                break
+        else:
             return results
-        ok = [r.next_offset for r in results if r.status is PutStatus.PUT_OK]
-        if not ok:
-            return results
-        end = max(ok)
         failed: PutStatus | None = None
         if self._sync_flush and not await self.progress.wait_flushed(end, self._flush_timeout):
             failed = PutStatus.FLUSH_DISK_TIMEOUT
@@ -306,6 +334,7 @@ class MessageStore:
         return CleanReport(*raw)
 
     async def close(self) -> None:
+        self._group.cancel()
         self.progress.stop()
         await asyncio.to_thread(self._engine.close)
 
