@@ -14,10 +14,11 @@ from rmq._store import Store
 from rmq.store.offset_waiters import OffsetWaiters
 
 # Waiters after which a flush is asked for at once instead of at the end of the loop
-# iteration. Many writers released by one fsync then split into groups whose fsync runs
-# while the loop serves the next group: with 64 SYNC_FLUSH writers, 16 gave 140k msg/s
-# where one fsync per iteration gave 95k (the loop idled through every fsync) and one per
-# put 85k (the first put of an iteration got an fsync to itself).
+# iteration, for waits no request covers yet (single puts are grouped before they wait, see
+# put_group; SEND_BATCH bodies are not). Many writers released by one fsync then split into
+# groups whose fsync runs while the loop serves the next group: with 64 SYNC_FLUSH writers,
+# 16 gave 140k msg/s where one fsync per iteration gave 95k (the loop idled through every
+# fsync) and one per put 85k (the first put of an iteration got an fsync to itself).
 _GROUP = 16
 
 

@@ -154,16 +154,6 @@ class MessageStore:
         whose body is malformed raises :class:`BatchDecodeError` and stores nothing."""
         if self._group.pending:
             self._group.append_now()
-        return self._put_now(messages)
-
-    def _put_grouped(self, messages: list[MessageInput]) -> list[PutResult]:
-        results = self._put_now(messages)
-        if self._sync_flush:
-            # Every one of them is about to wait for this flush.
-            self.progress.ask_flush()
-        return results
-
-    def _put_now(self, messages: Sequence[MessageInput] | BatchInput) -> list[PutResult]:
         if self.read_only:
             return [_REFUSED] * _count(messages)
         statuses = _PUT_STATUSES
@@ -180,6 +170,14 @@ class MessageStore:
                 replicator.appended(start, end)
         # tuple.__new__ skips the NamedTuple's Python-level constructor, per message.
         return [_new(PutResult, (statuses[s], p, q, n, t)) for s, p, q, n, t in raw]
+
+    def _put_grouped(self, messages: list[MessageInput]) -> list[PutResult]:
+        # Called with the group already taken, so put_nowait appends at once.
+        results = self.put_nowait(messages)
+        if self._sync_flush:
+            # Every one of them is about to wait for this flush.
+            self.progress.ask_flush()
+        return results
 
     def _append(self, messages: Sequence[MessageInput] | BatchInput) -> list[_RawPut]:
         if isinstance(messages, BatchInput):
