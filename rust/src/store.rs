@@ -591,7 +591,11 @@ impl Store {
         let mut encoded = Vec::with_capacity(messages.len());
         let mut slots = Vec::with_capacity(messages.len());
         for (i, message) in messages.iter().enumerate() {
-            match record::pre_encode(message, self.config.max_message_size) {
+            match record::pre_encode_for(
+                message,
+                self.config.max_message_size,
+                self.config.message_index_enable,
+            ) {
                 Ok(pre) => {
                     encoded.push(pre);
                     slots.push(i);

@@ -200,6 +200,19 @@ pub fn pre_encode<'a>(
     input: impl Into<MessageRef<'a>>,
     max_body: usize,
 ) -> Result<PreEncoded, Refusal> {
+    pre_encode_for(input, max_body, true)
+}
+
+/// [`pre_encode`], gathering KEYS and UNIQ_KEY for the index only when `index_keys`
+/// (`messageIndexEnable`): without an index they would be copied for nothing.
+///
+/// # Errors
+/// As [`pre_encode`].
+pub fn pre_encode_for<'a>(
+    input: impl Into<MessageRef<'a>>,
+    max_body: usize,
+    index_keys: bool,
+) -> Result<PreEncoded, Refusal> {
     let input = input.into();
     let topic = input.topic.as_bytes();
     if topic.is_empty() || topic.len() > MAX_TOPIC_LEN || input.body.len() > max_body {
@@ -246,7 +259,10 @@ pub fn pre_encode<'a>(
     out.extend_from_slice(&props_len.to_be_bytes());
     out.extend_from_slice(input.properties);
     debug_assert_eq!(out.len(), len);
-    let [tags, keys, uniq] = dispatch_properties(input.properties);
+    let [tags, mut keys, mut uniq] = dispatch_properties(input.properties);
+    if !index_keys {
+        (keys, uniq) = (None, None);
+    }
     Ok(PreEncoded {
         bytes: out,
         store_timestamp_at,
@@ -498,6 +514,20 @@ mod tests {
         assert!(matches!(check(&pre.bytes, false), Check::Record(_)));
         assert_eq!(check(&[0u8; 64], false), Check::Invalid("bad magic code"));
         assert_eq!(check(&blank(100), false), Check::Blank);
+    }
+
+    #[test]
+    fn keys_are_gathered_only_for_an_index() {
+        let input = sample("T", b"x", b"TAGS\x01TagA\x02KEYS\x01k1\x02UNIQ_KEY\x01u1");
+        let with = pre_encode_for(&input, 1024, true).unwrap();
+        let without = pre_encode_for(&input, 1024, false).unwrap();
+        assert_eq!(
+            (with.keys.as_deref(), with.uniq_key.as_deref()),
+            (Some("k1"), Some("u1"))
+        );
+        assert_eq!((without.keys, without.uniq_key), (None, None));
+        assert_eq!(without.tags_code, with.tags_code);
+        assert_eq!(without.bytes, with.bytes);
     }
 
     #[test]
