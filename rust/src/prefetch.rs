@@ -123,8 +123,8 @@ impl Prefetcher {
 
     /// What writes to the queue go through when zeros are written ahead.
     #[must_use]
-    pub fn fence(&self) -> Option<&Arc<ZeroFence>> {
-        self.fence.as_ref()
+    pub fn fence(&self) -> Option<&ZeroFence> {
+        self.fence.as_deref()
     }
 
     /// The writer is at global offset `write_pos` of the segment `file` that starts at

@@ -424,23 +424,36 @@ mod tests {
         assert_eq!(q.write_pos(), 32);
     }
 
-    #[test]
-    fn prefetching_ahead_of_appends_changes_no_byte() {
+    /// A queue whose segments hold three read-ahead windows, its thread started (`zero`:
+    /// the zeroing one), with the segment size.
+    fn queue_with_read_ahead(zero: bool) -> (tempfile::TempDir, SegmentQueue, u64) {
         let dir = tempfile::tempdir().unwrap();
         let size = 3 * crate::prefetch::WINDOW;
         let mut q = SegmentQueue::load(dir.path(), size).unwrap();
-        q.enable_prefetch(false);
+        q.enable_prefetch(zero);
+        (dir, q, size)
+    }
+
+    /// Append `next(0)`, `next(1)`, ... from offset 0, each cut at the end of its segment,
+    /// until the write position reaches `end`.
+    fn append_until(q: &mut SegmentQueue, end: u64, mut next: impl FnMut(u64) -> Vec<u8>) {
+        let (mut pos, mut i) = (0, 0);
+        while pos < end {
+            let mut data = next(i);
+            data.truncate(usize::try_from(q.left_in_segment(pos)).unwrap());
+            q.append(pos, &data).unwrap();
+            pos += data.len() as u64;
+            i += 1;
+        }
+    }
+
+    #[test]
+    fn prefetching_ahead_of_appends_changes_no_byte() {
+        let (dir, mut q, size) = queue_with_read_ahead(false);
         let chunk: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
-        let mut pos = 0;
         // Past two windows of the first segment and into the second, then cut back into the
         // first (the second segment goes, the write position moves backwards).
-        while pos < size + (1 << 20) {
-            let n = chunk
-                .len()
-                .min(usize::try_from(q.left_in_segment(pos)).unwrap());
-            q.append(pos, &chunk[..n]).unwrap();
-            pos += n as u64;
-        }
+        append_until(&mut q, size + (1 << 20), |_| chunk.clone());
         q.truncate(size / 2).unwrap();
         q.append(size / 2, b"after").unwrap();
         drop(q); // stops and joins the prefetch thread
@@ -454,26 +467,14 @@ mod tests {
 
     #[test]
     fn zeros_written_ahead_never_land_on_appended_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let size = 3 * crate::prefetch::WINDOW;
-        let mut q = SegmentQueue::load(dir.path(), size).unwrap();
-        q.enable_prefetch(true);
+        let (dir, mut q, size) = queue_with_read_ahead(true);
         // Appends of odd sizes, none of them zero bytes, racing the zeroing thread across a
         // segment roll; then a cut back into the first segment and appends after it.
         let record = |i: u64| -> Vec<u8> {
             let len = 700 + usize::try_from(i % 900).unwrap();
             vec![u8::try_from(i % 251).unwrap() + 1; len]
         };
-        let mut pos = 0;
-        let mut i = 0;
-        while pos < size + (4 << 20) {
-            let mut data = record(i);
-            let left = usize::try_from(q.left_in_segment(pos)).unwrap();
-            data.truncate(left);
-            q.append(pos, &data).unwrap();
-            pos += data.len() as u64;
-            i += 1;
-        }
+        append_until(&mut q, size + (4 << 20), record);
         let cut = size / 2 + 12_345;
         q.truncate(cut).unwrap();
         let mut after = cut;

@@ -83,7 +83,7 @@ class ProgressWatcher:
             return await self._flush_waiters.wait(offset, timeout)
         self._unasked += 1
         if self._unasked >= _GROUP:
-            self._ask_flush()
+            self.ask_flush()
         elif not self._flush_asked and self._loop is not None:
             # The rest are asked for once, after the last waiter of this loop iteration.
             self._flush_asked = True
@@ -93,13 +93,10 @@ class ProgressWatcher:
     def _ask_flush_soon(self) -> None:
         self._flush_asked = False
         if self._unasked:
-            self._ask_flush()
+            self.ask_flush()
 
     def ask_flush(self) -> None:
         """Ask for a flush of everything written so far, now."""
-        self._ask_flush()
-
-    def _ask_flush(self) -> None:
         self._unasked = 0
         self._asked_upto = self._engine.progress()[0]
         self._engine.request_flush()

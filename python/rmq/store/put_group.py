@@ -107,9 +107,12 @@ class PutGroup(Generic[M, R]):
 
         def finished(task: "asyncio.Task[None]") -> None:
             self._settling.discard(task)
-            # Cancelled (perhaps before it started): its puts are cancelled with it.
-            for _, _, future in puts:
-                future.cancel()
+            # Cancelled (perhaps before it started, so _answer never ran) or ended by an
+            # exception _answer does not catch: its puts are cancelled with it. Otherwise
+            # _answer has answered every one of them.
+            if task.cancelled() or task.exception() is not None:
+                for _, _, future in puts:
+                    future.cancel()
 
         task.add_done_callback(finished)
 
