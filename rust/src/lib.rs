@@ -3,8 +3,9 @@
 //! Layout (see `ARCHITECTURE.md` and `STYLE.md`):
 //! - `codec/`: pure encode/decode of commitlog records, consume-queue units, properties.
 //! - `segment_queue`: segment files named by start offset (positioned I/O).
-//! - `commitlog`, `consume_queue`: the two logs; `store`: the engine that ties them
-//!   together (put lock, dispatch, flush thread, recovery, reads).
+//! - `commitlog`, `consume_queue`: the two logs; `dispatch`: their consume-queue and index
+//!   entries, off the put path; `store`: the engine that ties them together (put lock,
+//!   dispatch thread, flush thread, recovery, reads).
 //! - `index`: IndexFile (lookup by key and time) over `mapped_file`, the only `unsafe`.
 //! - `consensus`: DLedger mode's Raft member (tikv's crate) over its own on-disk log.
 //! - `notify`: progress counters and the wake-up fd; `lockfile`: one process per root.
@@ -17,6 +18,7 @@ pub mod codec;
 pub mod commitlog;
 pub mod consensus;
 pub mod consume_queue;
+pub mod dispatch;
 pub mod error;
 pub mod filter;
 pub mod index;

@@ -1,9 +1,9 @@
 //! The engine: CommitLog, consume queues, dispatch, flush thread, recovery and reads.
 //!
-//! One mutex (the put lock) guards the CommitLog and the consume queues; appends and the
-//! dispatch that follows them run under it. The flush thread takes it only to copy the
-//! handles of dirty segments, then fsyncs without it.
-use std::collections::hash_map::Entry;
+//! Two mutexes: the put lock guards the CommitLog, the dispatch lock the consume queues and
+//! the index (`dispatch`). A put appends under the put lock and hands its records to the
+//! dispatch thread; whoever needs both takes the dispatch lock first. The flush thread takes
+//! the put lock only to copy the handles of dirty segments, then fsyncs without it.
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,9 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::checkpoint::{Checkpoint, Stamps};
 use crate::codec::cq::{CqUnit, UNIT_SIZE as CQ_UNIT_SIZE};
-use crate::codec::record::{self, Check, MessageRef, RecordInfo, Refusal};
+use crate::codec::record::{self, Check, MessageRef, Refusal};
 use crate::commitlog::CommitLog;
 use crate::consume_queue::ConsumeQueue;
+use crate::dispatch::{Appended, Queues};
 use crate::error::{Result, StoreError};
 use crate::filter::sql92::{EncodedProperties, Expr};
 use crate::index::IndexService;
@@ -27,9 +28,9 @@ use crate::segment_queue::{sync_files, SegmentQueue};
 use crate::QueueMap;
 
 const OS_PAGE: u64 = 4096;
-/// How much commitlog one dispatch step reads: more than the largest record (4 MiB body
-/// limit + 64 KiB), so a step always makes progress over complete records.
-const DISPATCH_CHUNK: usize = 8 * 1024 * 1024;
+/// How often the dispatch thread looks for work nobody told it of (Java's reput sleeps
+/// 1 ms between passes; here puts and replication wake it, so this is only a backstop).
+const DISPATCH_IDLE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -163,41 +164,29 @@ pub enum MessageFilter<'a> {
     Sql(&'a Expr),
 }
 
-/// Bytes of consume-queue units buffered before they are written (about 200 units).
-const CQ_WRITE_BATCH: usize = 4096;
-
 /// Java's `maxFilterMessageCount` floor: bytes of consume queue one filtered read may scan.
 const MAX_FILTER_SCAN_BYTES: usize = 16_000;
 
+/// The put side: what appends need, behind the put lock.
 #[derive(Debug)]
-struct Inner {
+struct Log {
     commitlog: CommitLog,
-    queues: QueueMap<ConsumeQueue>,
-    index: Option<IndexService>,
-    cq_root: PathBuf,
-    cq_segment_size: u64,
-    dispatched: u64,
-    /// DLedger leader: records past this offset are not yet committed by the group, so they
-    /// get no consume-queue or index entries (readers cannot see them).
-    dispatch_limit: Option<u64>,
     closed: bool,
     checkpoint: Checkpoint,
-    /// Queues dispatched to since [`Store::take_moved_queues`] last ran, each once.
-    moved: Vec<(String, i32)>,
     /// Store time of the newest message known flushed to the commitlog.
     flushed_store_ts: i64,
+    /// Puts not yet taken by dispatch, in file order.
+    pending: Vec<Appended>,
 }
 
-impl Inner {
-    fn stamps(&self, logics: i64) -> Stamps {
-        Stamps {
-            physic: self.flushed_store_ts,
-            logics,
-            index: self
-                .index
-                .as_ref()
-                .map_or(0, IndexService::last_full_end_timestamp),
-        }
+fn stamps(physic: i64, queues: &Queues) -> Stamps {
+    Stamps {
+        physic,
+        logics: queues.dispatched_store_ts,
+        index: queues
+            .index
+            .as_ref()
+            .map_or(0, IndexService::last_full_end_timestamp),
     }
 }
 
@@ -210,13 +199,24 @@ struct FlushSignal {
     sleeping: bool,
 }
 
+/// Wakes the dispatch thread; `sleeping` as in [`FlushSignal`].
+#[derive(Debug, Default)]
+struct DispatchSignal {
+    wanted: bool,
+    stop: bool,
+    sleeping: bool,
+}
+
 #[derive(Debug)]
 pub struct Store {
     config: StoreConfig,
-    inner: Arc<Mutex<Inner>>,
+    log: Arc<Mutex<Log>>,
+    queues: Arc<Mutex<Queues>>,
     progress: Arc<Progress>,
     signal: Arc<(Mutex<FlushSignal>, Condvar)>,
     flusher: Mutex<Option<JoinHandle<()>>>,
+    dispatch_signal: Arc<(Mutex<DispatchSignal>, Condvar)>,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
     /// Released by `close`, so a closed store can be reopened while this object lives on.
     lock_file: Mutex<Option<LockFile>>,
 }
@@ -230,134 +230,6 @@ fn now_ms() -> i64 {
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
     // A thread that panicked while holding the lock leaves the store in an unknown state.
     m.lock().map_err(|_| StoreError::Poisoned)
-}
-
-impl Inner {
-    fn queue(&mut self, topic: &str, queue_id: i32) -> Result<&mut ConsumeQueue> {
-        match self.queues.entry((topic.to_string(), queue_id)) {
-            Entry::Occupied(e) => Ok(e.into_mut()),
-            Entry::Vacant(e) => {
-                let dir = self.cq_root.join(topic).join(queue_id.to_string());
-                Ok(e.insert(ConsumeQueue::open(&dir, self.cq_segment_size)?))
-            }
-        }
-    }
-
-    fn dispatch_record(&mut self, info: &RecordInfo) -> Result<()> {
-        if let Some(index) = &mut self.index {
-            index.build(info, now_ms())?;
-        }
-        if !record::goes_to_queue(info.sys_flag) {
-            return Ok(());
-        }
-        let unit = CqUnit {
-            phy_offset: info.phy_offset,
-            size: i32::try_from(info.size).unwrap_or(i32::MAX),
-            tags_code: info.tags_code,
-        };
-        let queue_offset = u64::try_from(info.queue_offset).unwrap_or(0);
-        let queue = self.queue(&info.topic, info.queue_id)?;
-        queue.put(queue_offset, unit)?;
-        let newly_moved = !queue.moved;
-        queue.moved = true;
-        // Units are written a few KiB at a time (and by the flush thread): a write per
-        // message cost as much as the message's own commitlog write.
-        if queue.pending_len() >= CQ_WRITE_BATCH {
-            queue.write_pending()?;
-        }
-        if newly_moved {
-            self.moved.push((info.topic.clone(), info.queue_id));
-        }
-        Ok(())
-    }
-
-    /// Build consume-queue and index entries for everything written past `dispatched`.
-    /// A record cut short by the end of the written data (replication in progress) waits
-    /// for the rest.
-    fn dispatch(&mut self) -> Result<()> {
-        self.dispatch_records()
-    }
-
-    /// Dispatch records just appended (`(start, bytes)` chunks) from `infos`, what encoding
-    /// learnt of each, in file order, instead of parsing the bytes again; a chunk ends at
-    /// most with a filler. Falls back to reading the file when something before them is
-    /// still undispatched.
-    fn dispatch_appended(
-        &mut self,
-        chunks: &[(u64, Vec<u8>)],
-        infos: Vec<RecordInfo>,
-    ) -> Result<()> {
-        if self.dispatch_limit.is_some() {
-            return self.dispatch();
-        }
-        let seg_size = self.commitlog.segments.segment_size();
-        let mut infos = infos.into_iter();
-        for (start, bytes) in chunks {
-            if *start != self.dispatched {
-                // Something before these bytes is undispatched (or a filler ended a segment
-                // outside them): read the file from where dispatch stands.
-                return self.dispatch();
-            }
-            let mut pos = 0;
-            while pos + record::END_FILE_MIN_BLANK_LENGTH <= bytes.len() {
-                let at = start + pos as u64;
-                if record::is_blank(&bytes[pos..]) {
-                    self.dispatched = at - at % seg_size + seg_size;
-                    break;
-                }
-                match infos.next() {
-                    Some(info) if u64::try_from(info.phy_offset) == Ok(at) => {
-                        self.dispatched = at + info.size as u64;
-                        pos += info.size;
-                        self.dispatch_record(&info)?;
-                    }
-                    _ => return self.dispatch(),
-                }
-            }
-        }
-        self.dispatch()
-    }
-
-    fn dispatch_records(&mut self) -> Result<()> {
-        let seg_size = self.commitlog.segments.segment_size();
-        let write_pos = self.commitlog.segments.write_pos();
-        let end = self.dispatch_limit.map_or(write_pos, |l| l.min(write_pos));
-        while self.dispatched < end {
-            let from = self.dispatched;
-            for (at, check) in self.commitlog.scan(from, DISPATCH_CHUNK)? {
-                if at >= end {
-                    break;
-                }
-                match check {
-                    Check::Record(info) => {
-                        self.dispatched = at + info.size as u64;
-                        self.dispatch_record(&info)?;
-                    }
-                    Check::Blank => self.dispatched = at - at % seg_size + seg_size,
-                    Check::Incomplete => break,
-                    Check::Invalid(reason) => {
-                        return Err(StoreError::Corrupted {
-                            file: self.cq_root.clone(),
-                            offset: at,
-                            reason: format!("dispatch found an invalid record: {reason}"),
-                        })
-                    }
-                }
-            }
-            if self.dispatched == from {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    fn rebuild_queue_offsets(&mut self) {
-        self.commitlog.queue_offsets = self
-            .queues
-            .iter()
-            .map(|(k, q)| (k.clone(), q.max_offset()))
-            .collect();
-    }
 }
 
 /// Upper bound of one read-ahead: large enough for a pull's worth of small records, small
@@ -455,7 +327,7 @@ impl Store {
             .clone()
             .unwrap_or_else(|| config.root.join("consumequeue"));
         let abnormal = config.root.join("abort").exists();
-        let (checkpoint, stamps) = Checkpoint::open(&config.root.join("checkpoint"))?;
+        let (checkpoint, saved) = Checkpoint::open(&config.root.join("checkpoint"))?;
         let mut commitlog =
             CommitLog::open(&cl_dir, config.commitlog_segment_size, config.sync_flush)?;
         let mut queues = load_queues(&cq_root, config.consume_queue_segment_size)?;
@@ -472,7 +344,7 @@ impl Store {
                 covered = covered.min(mark);
             }
         }
-        let (end, _) = commitlog.recover(covered, abnormal.then(|| stamps.min_timestamp()))?;
+        let (end, _) = commitlog.recover(covered, abnormal.then(|| saved.min_timestamp()))?;
         let min_phy = commitlog.segments.min_offset();
         for queue in queues.values_mut() {
             queue.truncate_to_phy(end)?;
@@ -503,64 +375,109 @@ impl Store {
         } else {
             None
         };
-        let mut inner = Inner {
+        let mut queues = Queues {
             dispatched: covered.max(commitlog.segments.min_offset()).min(end),
+            dispatched_store_ts: 0,
             dispatch_limit: None,
-            commitlog,
             queues,
             index,
             cq_root,
             cq_segment_size: config.consume_queue_segment_size,
-            closed: false,
-            checkpoint,
+            cl_segment_size: commitlog.segments.segment_size(),
             moved: Vec::new(),
-            flushed_store_ts: 0,
         };
-        inner.dispatch()?;
-        inner.rebuild_queue_offsets();
-        for queue in inner.queues.values_mut() {
+        queues.scan(&mut commitlog, now_ms())?;
+        queues.reset_queue_offsets(&mut commitlog);
+        // Recovery read every record it kept: the newest is also the newest dispatched.
+        queues.dispatched_store_ts = commitlog.last_store_timestamp();
+        for queue in queues.queues.values_mut() {
             queue.write_pending()?;
         }
         let mark_path = config.root.join(DISPATCH_MARK_FILE);
-        write_dispatch_mark(&mark_path, inner.dispatched)
+        write_dispatch_mark(&mark_path, queues.dispatched)
             .map_err(|e| StoreError::io("write", &mark_path, e))?;
         // Everything recovered is on disk; record that before new writes begin.
-        sync_files(&inner.commitlog.segments.dirty_files(0, end))?;
-        inner.flushed_store_ts = inner.commitlog.last_store_timestamp();
-        inner
-            .checkpoint
-            .write(inner.stamps(inner.flushed_store_ts))?;
+        sync_files(&commitlog.segments.dirty_files(0, end))?;
+        let flushed_store_ts = commitlog.last_store_timestamp();
+        checkpoint.write(stamps(flushed_store_ts, &queues))?;
+        let abort = config.root.join("abort");
+        fs::write(&abort, b"").map_err(|e| StoreError::io("create", &abort, e))?;
+        let log = Log {
+            commitlog,
+            closed: false,
+            checkpoint,
+            flushed_store_ts,
+            pending: Vec::new(),
+        };
+        Store::start(config, lock, log, queues)
+    }
+
+    /// Run a recovered store: its counters, then its dispatch and flush threads.
+    fn start(config: StoreConfig, lock: LockFile, log: Log, queues: Queues) -> Result<Store> {
         let progress = Arc::new(Progress::new()?);
+        let end = log.commitlog.segments.write_pos();
         progress.written.store(end, Ordering::Release);
         progress.flushed.store(end, Ordering::Release);
         progress
             .dispatched
-            .store(inner.dispatched, Ordering::Release);
-        let abort = config.root.join("abort");
-        fs::write(&abort, b"").map_err(|e| StoreError::io("create", &abort, e))?;
+            .store(queues.dispatched, Ordering::Release);
         let store = Store {
-            inner: Arc::new(Mutex::new(inner)),
+            log: Arc::new(Mutex::new(log)),
+            queues: Arc::new(Mutex::new(queues)),
             progress,
             signal: Arc::new((Mutex::new(FlushSignal::default()), Condvar::new())),
             flusher: Mutex::new(None),
+            dispatch_signal: Arc::new((Mutex::new(DispatchSignal::default()), Condvar::new())),
+            dispatcher: Mutex::new(None),
             lock_file: Mutex::new(Some(lock)),
             config,
         };
-        store.start_flusher()?;
+        store.start_threads()?;
         Ok(store)
     }
 
-    fn start_flusher(&self) -> Result<()> {
-        let inner = Arc::clone(&self.inner);
+    fn start_threads(&self) -> Result<()> {
+        let (queues, log) = (Arc::clone(&self.queues), Arc::clone(&self.log));
+        let progress = Arc::clone(&self.progress);
+        let signal = Arc::clone(&self.dispatch_signal);
+        let handle = std::thread::Builder::new()
+            .name("rmq-dispatch".into())
+            .spawn(move || dispatch_loop(&queues, &log, &progress, &signal))
+            .map_err(|e| StoreError::io("spawn dispatch thread", "rmq-dispatch", e))?;
+        *lock(&self.dispatcher)? = Some(handle);
+        let (queues, log) = (Arc::clone(&self.queues), Arc::clone(&self.log));
         let progress = Arc::clone(&self.progress);
         let signal = Arc::clone(&self.signal);
         let config = self.config.clone();
         let handle = std::thread::Builder::new()
             .name("rmq-flush".into())
-            .spawn(move || flush_loop(&inner, &progress, &signal, &config))
+            .spawn(move || flush_loop(&queues, &log, &progress, &signal, &config))
             .map_err(|e| StoreError::io("spawn flush thread", "rmq-flush", e))?;
         *lock(&self.flusher)? = Some(handle);
         Ok(())
+    }
+
+    /// The dispatch side, caught up with every put that returned: a reader sees what was
+    /// acknowledged even before the dispatch thread got to it.
+    fn caught_up(&self) -> Result<MutexGuard<'_, Queues>> {
+        let mut queues = lock(&self.queues)?;
+        let woke = catch_up(&mut queues, &self.log).inspect_err(|_| self.progress.poison())?;
+        if woke {
+            self.progress.set_dispatched(queues.dispatched);
+        } else {
+            self.progress.set_dispatched_quietly(queues.dispatched);
+        }
+        Ok(queues)
+    }
+
+    fn wake_dispatcher(&self) {
+        let (state, cv) = &*self.dispatch_signal;
+        if let Ok(mut s) = state.lock() {
+            s.wanted = true;
+            if s.sleeping {
+                cv.notify_one();
+            }
+        }
     }
 
     #[must_use]
@@ -573,8 +490,8 @@ impl Store {
         &self.config
     }
 
-    /// Append `messages` (one call, one lock hold) and dispatch them to their queues. The
-    /// wake-up fd is not written: the caller learns the new offsets from the results. With
+    /// Append `messages` (one call, one lock hold) and hand them to dispatch. The wake-up
+    /// fd is not written: the caller learns the new offsets from the results. With
     /// SYNC_FLUSH the caller also asks for the flush ([`Store::request_flush`]); unasked,
     /// the flush thread gets to it within 10 ms.
     ///
@@ -618,13 +535,13 @@ impl Store {
             }
             return Ok(results);
         }
-        let mut inner = lock(&self.inner)?;
-        if inner.closed {
+        let mut log = lock(&self.log)?;
+        if log.closed {
             return Err(StoreError::Closed);
         }
         let mut chunks = Vec::new();
         let mut infos = Vec::with_capacity(encoded.len());
-        let appended = inner
+        let appended = log
             .commitlog
             .append_keeping(encoded, now_ms(), &mut chunks, &mut infos)
             .inspect_err(|_| {
@@ -639,17 +556,22 @@ impl Store {
                 store_timestamp: a.store_timestamp,
             };
         }
-        let written = inner.commitlog.segments.write_pos();
-        inner
-            .dispatch_appended(&chunks, infos)
-            .inspect_err(|_| self.progress.poison())?;
-        let dispatched = inner.dispatched;
-        drop(inner);
+        let written = log.commitlog.segments.write_pos();
+        let first = log.pending.is_empty();
+        let chunks = chunks
+            .into_iter()
+            .map(|(start, bytes)| (start, bytes.len() as u64))
+            .collect();
+        log.pending.push(Appended { chunks, infos });
+        drop(log);
         self.progress.written.store(written, Ordering::Release);
-        // No wake-up: the only caller is the loop that watches the fd, and it tells its own
-        // listeners after a put. A wake-up per put cost the broker a socket write, a poll
-        // and two reads per message.
-        self.progress.set_dispatched_quietly(dispatched);
+        if first {
+            // Later puts find the list non-empty: one wake-up covers them all.
+            self.wake_dispatcher();
+        }
+        // No wake-up of the loop: the only caller is the loop that watches the fd, and it
+        // tells its own listeners after a put. A wake-up per put cost the broker a socket
+        // write, a poll and two reads per message.
         // No flush request either (SYNC_FLUSH): the caller asks once for every put that
         // will wait, after the last of them, so one fsync covers them all. Asked per put,
         // the first put after an fsync started the next one alone.
@@ -700,7 +622,7 @@ impl Store {
         max_bytes: usize,
         filter: &MessageFilter<'_>,
     ) -> Result<GetResult> {
-        let inner = lock(&self.inner)?;
+        let queues = self.caught_up()?;
         let mut result = GetResult {
             status: GetStatus::NoMatchedLogicQueue,
             next_begin_offset: 0,
@@ -709,7 +631,7 @@ impl Store {
             buffer: Vec::new(),
             count: 0,
         };
-        let Some(queue) = inner.queues.get(&(topic.to_string(), queue_id)) else {
+        let Some(queue) = queues.queues.get(&(topic.to_string(), queue_id)) else {
             return Ok(result);
         };
         let (min, max) = (queue.min_offset(), queue.max_offset());
@@ -744,6 +666,8 @@ impl Store {
             offset,
             scan_limit.min(usize::try_from(max - offset).unwrap_or(0)),
         )?;
+        // Held with the dispatch lock: a truncation cannot swap the records under the units.
+        let log = lock(&self.log)?;
         let mut next = offset;
         // Records of one queue usually sit back to back in the commitlog: one read covers a
         // run of them instead of one read per record.
@@ -773,7 +697,7 @@ impl Store {
                 }
                 _ => &units[i..],
             };
-            let Some(bytes) = run.record(&inner.commitlog.segments, ahead, budget)? else {
+            let Some(bytes) = run.record(&log.commitlog.segments, ahead, budget)? else {
                 result.status = GetStatus::MessageWasRemoving;
                 break;
             };
@@ -802,20 +726,7 @@ impl Store {
     /// # Errors
     /// I/O failures.
     pub fn read_record(&self, phy_offset: u64) -> Result<Option<Vec<u8>>> {
-        let inner = lock(&self.inner)?;
-        let head = inner.commitlog.segments.read(phy_offset, 8)?;
-        let Some(size) = head
-            .get(..4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(i32::from_be_bytes)
-        else {
-            return Ok(None);
-        };
-        let Ok(size) = usize::try_from(size) else {
-            return Ok(None);
-        };
-        let bytes = inner.commitlog.segments.read(phy_offset, size)?;
-        Ok(matches!(record::check(&bytes, false), Check::Record(_)).then_some(bytes))
+        read_record_in(&lock(&self.log)?.commitlog, phy_offset)
     }
 
     /// `(topic, queue id, max offset)` of every queue dispatched to since the last call,
@@ -825,11 +736,11 @@ impl Store {
     /// # Errors
     /// A poisoned lock.
     pub fn take_moved_queues(&self) -> Result<Vec<(String, i32, u64)>> {
-        let mut inner = lock(&self.inner)?;
-        let moved = std::mem::take(&mut inner.moved);
+        let mut queues = self.caught_up()?;
+        let moved = std::mem::take(&mut queues.moved);
         let mut out = Vec::with_capacity(moved.len());
         for key in moved {
-            if let Some(queue) = inner.queues.get_mut(&key) {
+            if let Some(queue) = queues.queues.get_mut(&key) {
                 queue.moved = false;
                 let max = queue.max_offset();
                 out.push((key.0, key.1, max));
@@ -843,8 +754,8 @@ impl Store {
     /// # Errors
     /// A poisoned lock.
     pub fn queue_offsets(&self, topic: &str, queue_id: i32) -> Result<Option<(u64, u64)>> {
-        let inner = lock(&self.inner)?;
-        Ok(inner
+        let queues = self.caught_up()?;
+        Ok(queues
             .queues
             .get(&(topic.to_string(), queue_id))
             .map(|q| (q.min_offset(), q.max_offset())))
@@ -863,8 +774,8 @@ impl Store {
         index: u64,
         count: usize,
     ) -> Result<Option<Vec<(i64, i32, i64)>>> {
-        let inner = lock(&self.inner)?;
-        let Some(queue) = inner.queues.get(&(topic.to_string(), queue_id)) else {
+        let queues = self.caught_up()?;
+        let Some(queue) = queues.queues.get(&(topic.to_string(), queue_id)) else {
             return Ok(None);
         };
         let (min, max) = (queue.min_offset(), queue.max_offset());
@@ -886,8 +797,8 @@ impl Store {
     /// # Errors
     /// A poisoned lock.
     pub fn commitlog_offsets(&self) -> Result<(u64, u64)> {
-        let inner = lock(&self.inner)?;
-        let segments = &inner.commitlog.segments;
+        let log = lock(&self.log)?;
+        let segments = &log.commitlog.segments;
         Ok((segments.min_offset(), segments.write_pos()))
     }
 
@@ -904,10 +815,11 @@ impl Store {
         begin: i64,
         end: i64,
     ) -> Result<Vec<Vec<u8>>> {
-        let inner = lock(&self.inner)?;
-        let Some(index) = &inner.index else {
+        let queues = self.caught_up()?;
+        let Some(index) = &queues.index else {
             return Ok(Vec::new());
         };
+        let log = lock(&self.log)?;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         // Ask for more than `max`: collisions and duplicates are filtered out below.
@@ -915,7 +827,8 @@ impl Store {
             if out.len() >= max || !seen.insert(phy) {
                 continue;
             }
-            let Some(bytes) = read_record_locked(&inner, u64::try_from(phy).unwrap_or(0))? else {
+            let Some(bytes) = read_record_in(&log.commitlog, u64::try_from(phy).unwrap_or(0))?
+            else {
                 continue;
             };
             if let Check::Record(info) = record::check(&bytes, false) {
@@ -937,12 +850,13 @@ impl Store {
     /// # Errors
     /// I/O failures.
     pub fn search_offset(&self, topic: &str, queue_id: i32, timestamp: i64) -> Result<u64> {
-        let inner = lock(&self.inner)?;
-        let Some(queue) = inner.queues.get(&(topic.to_string(), queue_id)) else {
+        let queues = self.caught_up()?;
+        let Some(queue) = queues.queues.get(&(topic.to_string(), queue_id)) else {
             return Ok(0);
         };
+        let log = lock(&self.log)?;
         queue.offset_by_time(timestamp, |unit| {
-            store_time_locked(&inner, u64::try_from(unit.phy_offset).unwrap_or(0))
+            store_time_in(&log.commitlog, u64::try_from(unit.phy_offset).unwrap_or(0))
         })
     }
 
@@ -951,12 +865,15 @@ impl Store {
     /// # Errors
     /// I/O failures.
     pub fn earliest_store_time(&self, topic: &str, queue_id: i32) -> Result<Option<i64>> {
-        let inner = lock(&self.inner)?;
-        let Some(queue) = inner.queues.get(&(topic.to_string(), queue_id)) else {
+        let queues = self.caught_up()?;
+        let Some(queue) = queues.queues.get(&(topic.to_string(), queue_id)) else {
             return Ok(None);
         };
         match queue.units(queue.min_offset(), 1)?.first() {
-            Some(unit) => store_time_locked(&inner, u64::try_from(unit.phy_offset).unwrap_or(0)),
+            Some(unit) => store_time_in(
+                &lock(&self.log)?.commitlog,
+                u64::try_from(unit.phy_offset).unwrap_or(0),
+            ),
             None => Ok(None),
         }
     }
@@ -967,25 +884,36 @@ impl Store {
     /// # Errors
     /// I/O failures.
     pub fn read_commitlog(&self, offset: u64, max: usize) -> Result<Vec<u8>> {
-        let inner = lock(&self.inner)?;
-        inner.commitlog.segments.read(offset, max)
+        lock(&self.log)?.commitlog.segments.read(offset, max)
     }
 
     /// Append replicated commitlog bytes at exactly `offset` (the end of this log; an empty
-    /// log starts wherever its master's data starts) and dispatch them.
+    /// log starts wherever its master's data starts); the dispatch thread makes them
+    /// readable and wakes the loop.
     ///
     /// # Errors
     /// `OutOfOrder` when `offset` is not the end of the log; I/O failures.
     pub fn append_replicated(&self, offset: u64, data: &[u8]) -> Result<u64> {
-        let mut inner = lock(&self.inner)?;
-        if inner.closed {
+        let mut log = lock(&self.log)?;
+        if log.closed {
             return Err(StoreError::Closed);
         }
-        if inner.commitlog.segments.is_empty() && inner.commitlog.segments.write_pos() != offset {
-            inner.commitlog.segments.reset(offset)?;
-            inner.dispatched = offset;
-        }
-        let expected = inner.commitlog.segments.write_pos();
+        let _queues = if log.commitlog.segments.is_empty()
+            && log.commitlog.segments.write_pos() != offset
+        {
+            // Moving an empty log moves dispatch with it: both locks, dispatch's first.
+            drop(log);
+            let mut queues = lock(&self.queues)?;
+            log = lock(&self.log)?;
+            if log.commitlog.segments.is_empty() && log.commitlog.segments.write_pos() != offset {
+                log.commitlog.segments.reset(offset)?;
+                queues.dispatched = offset;
+            }
+            Some(queues)
+        } else {
+            None
+        };
+        let expected = log.commitlog.segments.write_pos();
         if offset != expected {
             return Err(StoreError::OutOfOrder {
                 expected,
@@ -995,40 +923,37 @@ impl Store {
         let mut pos = offset;
         let mut rest = data;
         while !rest.is_empty() {
-            let left = usize::try_from(inner.commitlog.segments.left_in_segment(pos)).unwrap_or(0);
+            let left = usize::try_from(log.commitlog.segments.left_in_segment(pos)).unwrap_or(0);
             let (now, later) = rest.split_at(left.min(rest.len()));
-            inner
-                .commitlog
+            log.commitlog
                 .segments
                 .append(pos, now)
                 .inspect_err(|_| self.progress.poison())?;
             pos += now.len() as u64;
             rest = later;
         }
-        inner.dispatch().inspect_err(|_| self.progress.poison())?;
-        inner.rebuild_queue_offsets();
-        let dispatched = inner.dispatched;
-        drop(inner);
+        drop(log);
         self.progress.written.store(pos, Ordering::Release);
-        self.progress.set_dispatched(dispatched);
+        self.wake_dispatcher();
         self.request_flush();
         Ok(pos)
     }
 
     /// Dispatch (make readable) only records below `limit`; `None` lifts the limit. A DLedger
-    /// leader moves it to the end of what the group committed. Returns the dispatched offset.
+    /// leader moves it to the end of what the group committed. Returns the dispatched offset,
+    /// reached before this returns.
     ///
     /// # Errors
     /// I/O failures (which poison the store).
     pub fn set_dispatch_limit(&self, limit: Option<u64>) -> Result<u64> {
-        let mut inner = lock(&self.inner)?;
-        if inner.closed {
+        let mut queues = lock(&self.queues)?;
+        if lock(&self.log)?.closed {
             return Err(StoreError::Closed);
         }
-        inner.dispatch_limit = limit;
-        inner.dispatch().inspect_err(|_| self.progress.poison())?;
-        let dispatched = inner.dispatched;
-        drop(inner);
+        queues.dispatch_limit = limit;
+        catch_up(&mut queues, &self.log).inspect_err(|_| self.progress.poison())?;
+        let dispatched = queues.dispatched;
+        drop(queues);
         self.progress.set_dispatched(dispatched);
         Ok(dispatched)
     }
@@ -1038,14 +963,15 @@ impl Store {
     /// # Errors
     /// I/O failures.
     pub fn truncate_commitlog(&self, offset: u64) -> Result<()> {
-        let mut inner = lock(&self.inner)?;
-        if offset >= inner.commitlog.segments.write_pos() {
+        let mut queues = lock(&self.queues)?;
+        let mut log = lock(&self.log)?;
+        if offset >= log.commitlog.segments.write_pos() {
             return Ok(());
         }
         // Cutting inside a record would leave a torn record in the middle of the log once
         // new bytes follow it; only record starts (or segment starts) are allowed.
-        let at_segment_start = offset.is_multiple_of(inner.commitlog.segments.segment_size());
-        let at_record = inner
+        let at_segment_start = offset.is_multiple_of(log.commitlog.segments.segment_size());
+        let at_record = log
             .commitlog
             .scan(offset, 8 * 1024 * 1024)?
             .first()
@@ -1058,19 +984,22 @@ impl Store {
                 "cannot truncate the commitlog at {offset}: not the start of a record"
             )));
         }
-        inner.commitlog.segments.truncate(offset)?;
-        for queue in inner.queues.values_mut() {
+        log.commitlog.segments.truncate(offset)?;
+        // What they described past `offset` is gone; the scan below covers the rest.
+        log.pending.clear();
+        for queue in queues.queues.values_mut() {
             queue.truncate_to_phy(offset)?;
         }
         let mut redo = None;
-        if let Some(index) = &mut inner.index {
+        if let Some(index) = &mut queues.index {
             redo = index.truncate_to_phy(offset)?;
         }
-        inner.dispatched = inner.dispatched.min(offset).min(redo.unwrap_or(u64::MAX));
-        inner.dispatch()?;
-        inner.rebuild_queue_offsets();
-        let dispatched = inner.dispatched;
-        drop(inner);
+        queues.dispatched = queues.dispatched.min(offset).min(redo.unwrap_or(u64::MAX));
+        queues.scan(&mut log.commitlog, now_ms())?;
+        queues.reset_queue_offsets(&mut log.commitlog);
+        let dispatched = queues.dispatched;
+        drop(log);
+        drop(queues);
         self.progress.written.store(offset, Ordering::Release);
         self.progress.flushed.fetch_min(offset, Ordering::AcqRel);
         self.progress.set_dispatched(dispatched);
@@ -1101,12 +1030,15 @@ impl Store {
             .store(report.disk_full, Ordering::Release);
         let force = policy.clean_forcibly && ratio > policy.force_ratio;
         let go = policy.in_window || policy.manual || ratio > policy.disk_max_used_ratio || force;
-        let mut inner = lock(&self.inner)?;
+        // Caught up first: a record handed over but not yet dispatched must get its unit
+        // before its segment can go, or its queue would skip it.
+        let mut queues = self.caught_up()?;
+        let mut log = lock(&self.log)?;
         if go {
             while report.deleted_commitlog < policy.max_files
-                && inner.commitlog.segments.segments().len() > 1
+                && log.commitlog.segments.segments().len() > 1
             {
-                let expired = inner
+                let expired = log
                     .commitlog
                     .segments
                     .modified_ms(0)?
@@ -1115,20 +1047,21 @@ impl Store {
                 if !expired && !force {
                     break; // no holes: stop at the first segment that must stay
                 }
-                inner.commitlog.segments.delete_head()?;
+                log.commitlog.segments.delete_head()?;
                 report.deleted_commitlog += 1;
             }
         }
-        let min = inner.commitlog.segments.min_offset();
+        let min = log.commitlog.segments.min_offset();
+        drop(log);
         report.min_offset = min;
         if report.deleted_commitlog > 0 {
-            for queue in inner.queues.values_mut() {
+            for queue in queues.queues.values_mut() {
                 report.deleted_consume_queue += queue.delete_before_phy(min)?;
             }
-            if let Some(index) = &mut inner.index {
+            if let Some(index) = &mut queues.index {
                 report.deleted_index = index.delete_before_phy(min)?;
             }
-            inner.dispatched = inner.dispatched.max(min);
+            queues.dispatched = queues.dispatched.max(min);
         }
         Ok(report)
     }
@@ -1147,17 +1080,28 @@ impl Store {
         if let Some(handle) = lock(&self.flusher)?.take() {
             let _ = handle.join();
         }
-        let mut inner = lock(&self.inner)?;
-        if inner.closed {
+        {
+            let (state, cv) = &*self.dispatch_signal;
+            let mut s = lock(state)?;
+            s.stop = true;
+            cv.notify_one();
+        }
+        if let Some(handle) = lock(&self.dispatcher)?.take() {
+            let _ = handle.join();
+        }
+        let mut queues = lock(&self.queues)?;
+        if lock(&self.log)?.closed {
             return Ok(());
         }
-        inner.closed = true;
-        for queue in inner.queues.values_mut() {
+        catch_up(&mut queues, &self.log).inspect_err(|_| self.progress.poison())?;
+        let mut log = lock(&self.log)?;
+        log.closed = true;
+        for queue in queues.queues.values_mut() {
             queue.write_pending()?;
         }
-        let end = inner.commitlog.segments.write_pos();
-        let mut files = inner.commitlog.segments.dirty_files(0, end);
-        for queue in inner.queues.values() {
+        let end = log.commitlog.segments.write_pos();
+        let mut files = log.commitlog.segments.dirty_files(0, end);
+        for queue in queues.queues.values() {
             files.extend(
                 queue
                     .segments()
@@ -1165,12 +1109,12 @@ impl Store {
             );
         }
         sync_files(&files)?;
-        if let Some(index) = &inner.index {
+        if let Some(index) = &queues.index {
             index.flush()?;
         }
-        inner.flushed_store_ts = inner.commitlog.last_store_timestamp();
-        let stamps = inner.stamps(inner.flushed_store_ts);
-        inner.checkpoint.write(stamps)?;
+        log.flushed_store_ts = log.commitlog.last_store_timestamp();
+        log.checkpoint
+            .write(stamps(log.flushed_store_ts, &queues))?;
         self.progress.set_flushed(end);
         if !self.progress.is_poisoned() {
             let abort = self.config.root.join("abort");
@@ -1181,8 +1125,8 @@ impl Store {
     }
 }
 
-fn read_record_locked(inner: &Inner, phy_offset: u64) -> Result<Option<Vec<u8>>> {
-    let head = inner.commitlog.segments.read(phy_offset, 8)?;
+fn read_record_in(commitlog: &CommitLog, phy_offset: u64) -> Result<Option<Vec<u8>>> {
+    let head = commitlog.segments.read(phy_offset, 8)?;
     let Some(size) = head
         .get(..4)
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
@@ -1193,12 +1137,12 @@ fn read_record_locked(inner: &Inner, phy_offset: u64) -> Result<Option<Vec<u8>>>
     let Ok(size) = usize::try_from(size) else {
         return Ok(None);
     };
-    let bytes = inner.commitlog.segments.read(phy_offset, size)?;
+    let bytes = commitlog.segments.read(phy_offset, size)?;
     Ok(matches!(record::check(&bytes, false), Check::Record(_)).then_some(bytes))
 }
 
-fn store_time_locked(inner: &Inner, phy_offset: u64) -> Result<Option<i64>> {
-    Ok(read_record_locked(inner, phy_offset)?.and_then(|bytes| {
+fn store_time_in(commitlog: &CommitLog, phy_offset: u64) -> Result<Option<i64>> {
+    Ok(read_record_in(commitlog, phy_offset)?.and_then(|bytes| {
         match record::check(&bytes, false) {
             Check::Record(info) => Some(info.store_timestamp),
             _ => None,
@@ -1244,7 +1188,8 @@ fn write_dispatch_mark(path: &Path, offset: u64) -> std::io::Result<()> {
 }
 
 fn flush_loop(
-    inner: &Mutex<Inner>,
+    queues: &Mutex<Queues>,
+    log: &Mutex<Log>,
     progress: &Progress,
     signal: &(Mutex<FlushSignal>, Condvar),
     config: &StoreConfig,
@@ -1279,20 +1224,21 @@ fn flush_loop(
         }
         if last_cq_flush.elapsed() >= config.flush_consume_queue_interval {
             last_cq_flush = Instant::now();
-            // Dispatch is inline, so the newest appended message is also the newest queued.
-            let (files, stamps, checkpoint, mark): (Vec<_>, _, _, _) = match inner.lock() {
-                Ok(mut inner) => {
-                    let logics = inner.commitlog.last_store_timestamp();
-                    let stamps = inner.stamps(logics);
+            let (files, stamps, checkpoint, mark): (Vec<_>, _, _, _) = match queues.lock() {
+                Ok(mut queues) => {
                     let mut files = Vec::new();
-                    for queue in inner.queues.values_mut() {
+                    for queue in queues.queues.values_mut() {
                         match queue.take_dirty() {
                             Ok(dirty) => files.extend(dirty),
                             Err(_) => return progress.poison(),
                         }
                     }
+                    let Ok(log) = log.lock() else {
+                        return progress.poison();
+                    };
+                    let stamps = stamps(log.flushed_store_ts, &queues);
                     // Every record below `dispatched` now has its unit in a queue file.
-                    (files, stamps, inner.checkpoint.clone(), inner.dispatched)
+                    (files, stamps, log.checkpoint.clone(), queues.dispatched)
                 }
                 Err(_) => return progress.poison(),
             };
@@ -1313,11 +1259,11 @@ fn flush_loop(
         if !(config.sync_flush || thorough || enough) {
             continue;
         }
-        let (files, written, written_ts) = match inner.lock() {
-            Ok(inner) => {
-                let pos = inner.commitlog.segments.write_pos();
-                let ts = inner.commitlog.last_store_timestamp();
-                (inner.commitlog.segments.dirty_files(flushed, pos), pos, ts)
+        let (files, written, written_ts) = match log.lock() {
+            Ok(log) => {
+                let pos = log.commitlog.segments.write_pos();
+                let ts = log.commitlog.last_store_timestamp();
+                (log.commitlog.segments.dirty_files(flushed, pos), pos, ts)
             }
             Err(_) => return progress.poison(),
         };
@@ -1328,10 +1274,94 @@ fn flush_loop(
         if thorough {
             last_thorough = Instant::now();
         }
-        match inner.lock() {
-            Ok(mut inner) => inner.flushed_store_ts = inner.flushed_store_ts.max(written_ts),
+        match log.lock() {
+            Ok(mut log) => log.flushed_store_ts = log.flushed_store_ts.max(written_ts),
             Err(_) => return progress.poison(),
         }
         progress.set_flushed(written);
+    }
+}
+
+/// Bring the dispatch side up to every put that returned: apply what the puts handed over,
+/// then scan the bytes none described (replication, a DLedger commit). True when the loop
+/// has not heard of what moved: a scan moved `dispatched`, or queues moved that nobody
+/// was told of yet.
+fn catch_up(queues: &mut Queues, log: &Mutex<Log>) -> Result<bool> {
+    let (pending, written) = {
+        let mut log = lock(log)?;
+        (
+            std::mem::take(&mut log.pending),
+            log.commitlog.segments.write_pos(),
+        )
+    };
+    let now = now_ms();
+    let moved_before = queues.moved.len();
+    let mut described = true;
+    for appended in pending {
+        // Once one does not follow on, the scan reads the rest from the file.
+        described = described && queues.apply(appended, now)?;
+    }
+    let end = queues.dispatch_limit.map_or(written, |l| l.min(written));
+    let mut scanned = false;
+    if queues.dispatched < end {
+        let before = queues.dispatched;
+        queues.scan(&mut lock(log)?.commitlog, now)?;
+        scanned = queues.dispatched > before;
+    }
+    Ok(scanned || queues.moved.len() > moved_before)
+}
+
+/// Java's `ReputMessageService`: while puts come in, a pass every millisecond takes all
+/// they handed over at once; when a pass finds nothing, it sleeps until a put wakes it.
+fn dispatch_loop(
+    queues: &Mutex<Queues>,
+    log: &Mutex<Log>,
+    progress: &Progress,
+    signal: &(Mutex<DispatchSignal>, Condvar),
+) {
+    let (state, cv) = signal;
+    let mut busy = false;
+    loop {
+        let stop = {
+            let Ok(mut guard) = state.lock() else {
+                return progress.poison();
+            };
+            // Busy: come back in a millisecond without being woken, so a run of puts costs
+            // no wake-up each. Idle: sleep until a put (or replication) asks.
+            guard.sleeping = !busy;
+            let wait = if busy {
+                Duration::from_millis(1)
+            } else {
+                DISPATCH_IDLE
+            };
+            let Ok((mut guard, _)) =
+                cv.wait_timeout_while(guard, wait, |s| (busy || !s.wanted) && !s.stop)
+            else {
+                return progress.poison();
+            };
+            guard.sleeping = false;
+            guard.wanted = false;
+            guard.stop
+        };
+        if stop {
+            return;
+        }
+        let Ok(mut guard) = queues.lock() else {
+            return progress.poison();
+        };
+        let before = guard.dispatched;
+        match catch_up(&mut guard, log) {
+            Ok(tell) => {
+                let dispatched = guard.dispatched;
+                drop(guard);
+                busy = dispatched != before;
+                if tell {
+                    progress.set_dispatched(dispatched);
+                } else {
+                    progress.set_dispatched_quietly(dispatched);
+                }
+            }
+            Err(_) => return progress.poison(),
+        }
     }
 }
