@@ -16,15 +16,17 @@ Store figures, each reported with its fraction of the matching ceiling:
   favoured whichever came second;
 - SYNC_FLUSH with 64 concurrent writers: messages/s against ``fdatasync rate x 64`` (what
   perfect group commit would give: every fsync covering every waiter), the fdatasync rate
-  measured right before each repetition;
+  measured right before each repetition; and against the event loop's own bound (1 / its
+  CPU seconds per synced put), which is lower than that on these machines;
 - read by queue offset (page-cache hot, 32 per get), messages/s;
 - key lookup through the index, p50/p99 over 10,000 lookups;
 - recovery of a 1 GiB commitlog after SIGKILL (abnormal: CRC scan), seconds;
-- writer RSS after 1 and after 2 GiB written (bounded by buffers, not data size).
+- writer RSS after 1, 2, 5 and 10 GiB written (bounded by buffers, not data size), and the
+  abnormal recovery of those 10 GiB.
 
 Every figure is the median over ``--reps`` repetitions; the machines are shared and noisy.
 
-Usage: python -m bench.e2e.store_ceilings [--reps 5] [--seconds 2] [--recovery-gib 1]
+Usage: python -m bench.e2e.store_ceilings [--reps 5] [--seconds 2] [--recovery-gib 1] [--rss-gib 10]
 """
 
 import argparse
@@ -247,7 +249,9 @@ def paired_put_rates(
     }
 
 
-async def sync_put_rate(directory: str, writers: int, seconds: float) -> float:
+async def sync_put_rate(directory: str, writers: int, seconds: float) -> tuple[float, float]:
+    """Messages/s of ``writers`` SYNC_FLUSH writers, and the loop thread's CPU seconds per
+    message (what bounds the rate once fsyncs overlap: the loop's own ceiling)."""
     with tempfile.TemporaryDirectory(dir=directory) as root:
         store = await MessageStore.open(settings(root, flushDiskType="SYNC_FLUSH"))
         counts = [0] * writers
@@ -267,11 +271,12 @@ async def sync_put_rate(directory: str, writers: int, seconds: float) -> float:
             # had written gigabytes, creating the tasks once stalled for 1-3 s (the kernel
             # reclaiming page cache for a fresh page), which no put had caused.
             await asyncio.sleep(0)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             deadline = start + seconds
             go.set()
             await asyncio.gather(*tasks)
-            return sum(counts) / (time.perf_counter() - start)
+            done = sum(counts)
+            return done / (time.perf_counter() - start), (time.thread_time() - cpu) / max(done, 1)
         finally:
             await store.close()
 
@@ -281,9 +286,12 @@ def paired_sync_rates(directory: str, writers: int, seconds: float, reps: int) -
     its own fdatasync-rate measurement: the disk's fsync speed drifts (and stays low while
     the kernel writes back what earlier figures left dirty)."""
     pairs = []
+    loop_cpu = []
     for _ in range(reps):
         fsyncs = fdatasync_rate(directory, seconds / 2)
-        pairs.append((on_broker_loop(sync_put_rate(directory, writers, seconds)), fsyncs))
+        rate, cpu = on_broker_loop(sync_put_rate(directory, writers, seconds))
+        pairs.append((rate, fsyncs))
+        loop_cpu.append(cpu)
     rates = [rate for rate, _ in pairs]
     return {
         "median": statistics.median(rates),
@@ -293,6 +301,12 @@ def paired_sync_rates(directory: str, writers: int, seconds: float, reps: int) -
         "msgs_per_fsync": statistics.median(rate / f for rate, f in pairs),
         "fraction_of_group_commit_ceiling": statistics.median(
             rate / (f * writers) for rate, f in pairs
+        ),
+        # The event loop's CPU per synced put: 1 / that is the most its one thread can
+        # put, fsyncs or not; the rate over it says how much of the loop the writers use.
+        "loop_cpu_us_per_put": statistics.median(loop_cpu) * 1e6,
+        "fraction_of_loop_cpu_bound": statistics.median(
+            rate * cpu for (rate, _), cpu in zip(pairs, loop_cpu, strict=True)
         ),
     }
 
@@ -332,36 +346,49 @@ WRITER = """
 import os, sys
 from rmq._store import Store
 root, gib = sys.argv[1], float(sys.argv[2])
+marks = [float(m) for m in sys.argv[3].split(",") if float(m) <= gib]
 store = Store(root)
 body = b"x" * 1024
 batch = [("BenchTopic", i % 8, body, b"KEYS\\x01k%d" % i, 0, 0, 0, bytes(8), bytes(8), 0, 0)
          for i in range(64)]
-written, marks = 0, [1.0, 2.0]
+written = 0
 while written < gib * (1 << 30):
     store.put(batch)
     written += 64 * 1150
     if marks and written >= marks[0] * (1 << 30):
-        rss = [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]
-        print(f"RSS {marks.pop(0)} {int(rss) / 1024:.1f}", flush=True)
+        status = dict(l.split(":", 1) for l in open("/proc/self/status"))
+        kib = [int(status[k].split()[0]) for k in ("VmRSS", "RssAnon", "RssFile")]
+        print("RSS", marks.pop(0), *(f"{k / 1024:.1f}" for k in kib), flush=True)
 print("READY", flush=True)
 sys.stdin.read()
 """
 
 
-def crash_and_recover(directory: str, gib: float) -> dict[str, object]:
+def crash_and_recover(
+    directory: str, gib: float, rss_marks: tuple[float, ...] = (1.0, 2.0)
+) -> dict[str, object]:
+    """SIGKILL a writer after ``gib`` GiB, then time the abnormal recovery; the writer's
+    RSS is taken as it passes each of ``rss_marks`` GiB (the store's memory must follow its
+    hot segments and buffers, not the data it holds)."""
     with tempfile.TemporaryDirectory(dir=directory) as root:
         child = subprocess.Popen(
-            [sys.executable, "-c", WRITER, root, str(gib)],
+            [sys.executable, "-c", WRITER, root, str(gib), ",".join(map(str, rss_marks))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        rss: dict[str, float] = {}
+        # Total, anonymous (heap, buffers) and file-backed (the mapped IndexFile's pages:
+        # page cache, dropped by the kernel under pressure) MiB at each mark.
+        rss: dict[str, dict[str, float]] = {}
         assert child.stdout is not None
         for line in child.stdout:
             if line.startswith("RSS"):
-                _, mark, mib = line.split()
-                rss[f"{mark}_gib"] = float(mib)
+                _, mark, total, anon, mapped = line.split()
+                rss[f"{mark}_gib"] = {
+                    "total": float(total),
+                    "anon": float(anon),
+                    "file": float(mapped),
+                }
             if line.startswith("READY"):
                 break
         child.send_signal(signal.SIGKILL)
@@ -380,6 +407,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--recovery-gib", type=float, default=1.0)
+    parser.add_argument(
+        "--rss-gib", type=float, default=10.0, help="data written for the RSS figure (0: skip)"
+    )
     parser.add_argument("--dir", default=None, help="where to write (default: a temp dir)")
     args = parser.parse_args()
     directory = args.dir or tempfile.mkdtemp(prefix="rmq-store-bench-")
@@ -391,6 +421,11 @@ def main() -> None:
     synced = paired_sync_rates(directory, 64, s, args.reps)
     reads = read_and_lookup(directory, args.reps)
     recovery = crash_and_recover(directory, args.recovery_gib)
+    if args.rss_gib > 0:
+        marks = tuple(m for m in (1.0, 2.0, 5.0, 10.0, args.rss_gib) if m <= args.rss_gib)
+        big = crash_and_recover(directory, args.rss_gib, tuple(sorted(set(marks))))
+        recovery["writer_rss_mib"] = big["writer_rss_mib"]
+        recovery[f"recovery_s_{args.rss_gib:g}_gib"] = big["recovery_s"]
 
     batch_mb = batch["median"] * batch["record_bytes"] / 1e6
     result = {

@@ -16,7 +16,16 @@ use crate::error::{Result, StoreError};
 pub struct MappedFile {
     path: PathBuf,
     map: MmapMut,
-    _file: File,
+    file: File,
+}
+
+fn map(file: &File, path: &Path) -> Result<MmapMut> {
+    // SAFETY: the mapping is only sound while nobody else truncates or rewrites the file.
+    // The store root's lock file keeps other rmq processes out, the file is private to the
+    // store directory, and every mapping lives no longer than the `MappedFile` that owns it
+    // and the file handle. Readers and writers go through `&self`/`&mut self`, so Rust's
+    // borrow rules order every access within this process (a remap takes `&mut self`).
+    unsafe { MmapMut::map_mut(file) }.map_err(|e| StoreError::io("mmap", path, e))
 }
 
 impl MappedFile {
@@ -46,18 +55,23 @@ impl MappedFile {
                 reason: format!("length {len} does not match the expected {size}"),
             });
         }
-        // SAFETY: the mapping is only sound while nobody else truncates or rewrites the file.
-        // The store root's lock file keeps other rmq processes out, the file is private to
-        // the store directory, and the mapping lives no longer than this struct, which also
-        // owns the file handle. Readers and writers go through `&self`/`&mut self`, so Rust's
-        // borrow rules order every access within this process.
-        let map =
-            unsafe { MmapMut::map_mut(&file) }.map_err(|e| StoreError::io("mmap", path, e))?;
         Ok(MappedFile {
             path: path.to_path_buf(),
-            map,
-            _file: file,
+            map: map(&file, path)?,
+            file,
         })
+    }
+
+    /// Flush, then map the file afresh: the pages this process touched stop counting in
+    /// its RSS (they stay in the page cache, and come back as minor faults when read). For
+    /// files that are no longer written, so memory follows the hot files, not the data.
+    ///
+    /// # Errors
+    /// The failing msync or mmap.
+    pub fn release_pages(&mut self) -> Result<()> {
+        self.flush()?;
+        self.map = map(&self.file, &self.path)?;
+        Ok(())
     }
 
     #[must_use]
