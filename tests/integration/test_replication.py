@@ -247,6 +247,35 @@ async def test_killed_slave_restarts_and_catches_up(tmp_path: Path) -> None:
             await client.close()
 
 
+async def test_a_pull_held_on_the_slave_wakes_when_a_replicated_message_arrives(
+    tmp_path: Path,
+) -> None:
+    with cluster(tmp_path, role="ASYNC_MASTER") as c:
+        assert c.slave is not None
+        client = RemotingClient(timeout=40.0)
+        try:
+            assert await send_many(client, c.master.addr, 4) == [ResponseCode.SUCCESS] * 4
+            await caught_up(client, c)
+            first = await pull_once_synced(client, c.slave.addr, 0)
+            assert first.code == ResponseCode.SUCCESS
+            end = int(first.field("nextBeginOffset") or 0)
+            # A long-polling pull at the end of queue 0 is held by the slave...
+            pull = pull_request("g-ha", TOPIC, 0, end, suspend_ms=30_000)
+            held = asyncio.ensure_future(client.invoke(c.slave.addr, pull, 40.0))
+            await asyncio.sleep(1.0)
+            assert not held.done()
+            sent_at = time.monotonic()
+            # ...until the master's next message for that queue reaches the slave.
+            late = await client.invoke(c.master.addr, send_request(TOPIC, b"late", queue_id=0))
+            assert late.code == ResponseCode.SUCCESS
+            answer = await asyncio.wait_for(held, 20.0)
+            assert answer.code == ResponseCode.SUCCESS
+            assert int(answer.field("nextBeginOffset") or 0) == end + 1
+            assert time.monotonic() - sent_at < 10.0, "woken by the message, not the timeout"
+        finally:
+            await client.close()
+
+
 async def test_killed_sync_master_loses_nothing_acknowledged(tmp_path: Path) -> None:
     with cluster(tmp_path) as c:
         assert c.slave is not None
