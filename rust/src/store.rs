@@ -1024,7 +1024,8 @@ impl Store {
     /// One retention pass: measure the disk, update the write guard, delete expired (or,
     /// when the disk is nearly full, the oldest) commitlog segments, then the consume-queue
     /// segments and index files that only point below the new commitlog start. The newest
-    /// segment is never deleted. Reads hold the same lock, so nothing being read goes.
+    /// segment is never deleted. Commitlog reads hold the put lock and queue reads the
+    /// dispatch lock, both held here while files go, so nothing being read goes.
     ///
     /// # Errors
     /// I/O failures.

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from rmq import _store
+from rmq.common.batch import BatchElement, encode_batch
 from rmq.config.loader import ConfigInput
 from rmq.config.store import MessageStoreConfig
 from rmq.store.errors import StoreError, StoreLockedError, StoreOutOfOrderError
 from rmq.store.results import GetStatus, PutStatus
-from rmq.store.store import MessageInput, MessageStore
+from rmq.store.store import BatchInput, MessageInput, MessageStore
 
 
 def settings(root: Path, **extra: str) -> MessageStoreConfig:
@@ -90,6 +91,29 @@ async def test_sync_flush_put_returns_once_flushed(tmp_path: Path) -> None:
         # Acknowledged is readable, whether or not the dispatch thread has run yet.
         assert store.get("TopicTest", 0, 0, 64).count == 64
         assert store._engine.progress()[2] == end
+    finally:
+        await store.close()
+
+
+async def test_sync_flush_batch_bodies_return_once_flushed_in_order_with_single_puts(
+    tmp_path: Path,
+) -> None:
+    store = await MessageStore.open(settings(tmp_path, flushDiskType="SYNC_FLUSH"))
+    host = bytes(8)
+
+    def body(n: int) -> BatchInput:
+        elements = [BatchElement(0, b"b%d-%d" % (n, i), "") for i in range(8)]
+        return BatchInput(encode_batch(elements), "TopicTest", 0, 0, 0, host, host, 0, b"", "c")
+
+    try:
+        puts = [
+            store.put(body(n)) if n % 2 else store.put([message(b"s%d" % n)]) for n in range(20)
+        ]
+        results = [r for rs in await asyncio.gather(*puts) for r in rs]
+        assert [r.status for r in results] == [PutStatus.PUT_OK] * (10 * 8 + 10)
+        assert store._engine.progress()[1] >= max(r.next_offset for r in results)
+        # Each put's messages are contiguous, in the order the puts were made.
+        assert [r.queue_offset for r in results] == list(range(90))
     finally:
         await store.close()
 

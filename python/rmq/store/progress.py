@@ -1,9 +1,10 @@
 """Waiting for the engine's progress without polling.
 
-The engine's threads write a byte to its wake-up fd whenever they move the flushed or
-dispatched offset; the loop watches the fd and resolves the waiters whose offset has been
-reached. A put made by the loop itself does not write the fd: the store pokes the watcher
-instead, and every put of one loop iteration is told to the listeners once.
+The engine's threads write a byte to its wake-up fd whenever they move the flushed offset
+or dispatch what no put described (replication); the loop watches the fd and resolves the
+waiters whose offset has been reached. A put made by the loop itself does not write the
+fd: the store pokes the watcher instead, and every put of one loop iteration is told to
+the listeners once.
 """
 
 import asyncio
@@ -12,14 +13,6 @@ from collections.abc import Callable
 
 from rmq._store import Store
 from rmq.store.offset_waiters import OffsetWaiters
-
-# Waiters after which a flush is asked for at once instead of at the end of the loop
-# iteration, for waits no request covers yet (single puts are grouped before they wait, see
-# put_group; SEND_BATCH bodies are not). Many writers released by one fsync then split into
-# groups whose fsync runs while the loop serves the next group: with 64 SYNC_FLUSH writers,
-# 16 gave 140k msg/s where one fsync per iteration gave 95k (the loop idled through every
-# fsync) and one per put 85k (the first put of an iteration got an fsync to itself).
-_GROUP = 16
 
 
 class ProgressWatcher:
@@ -30,10 +23,6 @@ class ProgressWatcher:
         self._listeners: list[Callable[[int], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poked = False
-        self._flush_asked = False
-        self._unasked = 0
-        # Every byte written before the last flush request: a waiter below it is covered.
-        self._asked_upto = 0
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -76,27 +65,14 @@ class ProgressWatcher:
             listener(dispatched)
 
     async def wait_flushed(self, offset: int, timeout: float) -> bool:
-        """True once everything below ``offset`` is on disk, False after ``timeout``."""
+        """True once everything below ``offset`` is on disk, False after ``timeout``. The
+        writer asks for the flush (:meth:`ask_flush`) once for all it will wait on; unasked,
+        the flush thread gets to it within 10 ms."""
         if self._engine.progress()[1] >= offset:
             return True
-        if offset <= self._asked_upto:
-            return await self._flush_waiters.wait(offset, timeout)
-        self._unasked += 1
-        if self._unasked >= _GROUP:
-            self.ask_flush()
-        elif not self._flush_asked and self._loop is not None:
-            # The rest are asked for once, after the last waiter of this loop iteration.
-            self._flush_asked = True
-            self._loop.call_soon(self._ask_flush_soon)
         return await self._flush_waiters.wait(offset, timeout)
 
-    def _ask_flush_soon(self) -> None:
-        self._flush_asked = False
-        if self._unasked:
-            self.ask_flush()
-
     def ask_flush(self) -> None:
-        """Ask for a flush of everything written so far, now."""
-        self._unasked = 0
-        self._asked_upto = self._engine.progress()[0]
+        """Ask for a flush of everything written so far, now (group commit: a request made
+        while an fsync runs is served by the next one, which covers every waiter so far)."""
         self._engine.request_flush()

@@ -171,7 +171,7 @@ class MessageStore:
         # tuple.__new__ skips the NamedTuple's Python-level constructor, per message.
         return [_new(PutResult, (statuses[s], p, q, n, t)) for s, p, q, n, t in raw]
 
-    def _put_grouped(self, messages: list[MessageInput]) -> list[PutResult]:
+    def _put_grouped(self, messages: list[MessageInput] | BatchInput) -> list[PutResult]:
         # Called with the group already taken, so put_nowait appends at once.
         results = self.put_nowait(messages)
         if self._sync_flush:
@@ -202,7 +202,8 @@ class MessageStore:
         if not wait or not self.waits_for_ack:
             return self.put_nowait(messages)
         if isinstance(messages, BatchInput):
-            return await self._settle(self.put_nowait(messages))
+            # A SEND_BATCH body is its own group: appended at once, one flush asked for it.
+            return await self._settle(self._put_grouped(messages))
         return await self._group.put(messages)
 
     async def _settle(self, results: list[PutResult]) -> list[PutResult]:
