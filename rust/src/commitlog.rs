@@ -55,7 +55,7 @@ impl CommitLog {
         self.append_keeping(records, now_ms, &mut Vec::new(), &mut Vec::new())
     }
 
-    /// As [`append`](Self::append), handing back each chunk written as `(start, bytes)` and
+    /// As [`append`](Self::append), handing back each chunk written as `(start, length)` and
     /// each record's dispatch facts in file order, so the caller can dispatch them without
     /// reading or parsing them again.
     ///
@@ -65,7 +65,7 @@ impl CommitLog {
         &mut self,
         records: Vec<PreEncoded>,
         now_ms: i64,
-        written: &mut Vec<(u64, Vec<u8>)>,
+        written: &mut Vec<(u64, u64)>,
         infos: &mut Vec<RecordInfo>,
     ) -> Result<Vec<Appended>> {
         // Store timestamps never go backwards in file order, even if the clock does.
@@ -86,7 +86,8 @@ impl CommitLog {
                 chunk.extend_from_slice(&record::blank(usize::try_from(left).unwrap_or(0)));
                 self.segments.append(chunk_start, &chunk)?;
                 self.segments.skip_to_next_segment();
-                written.push((chunk_start, std::mem::take(&mut chunk)));
+                written.push((chunk_start, chunk.len() as u64));
+                chunk.clear();
                 chunk_start = self.segments.write_pos();
             }
             let phy = chunk_start + chunk.len() as u64;
@@ -122,7 +123,7 @@ impl CommitLog {
         }
         if !chunk.is_empty() {
             self.segments.append(chunk_start, &chunk)?;
-            written.push((chunk_start, chunk));
+            written.push((chunk_start, chunk.len() as u64));
         }
         Ok(out)
     }

@@ -25,7 +25,7 @@ const CQ_WRITE_BATCH: usize = 4096;
 
 /// What one put appended: its `(start, length)` chunks in file order (a chunk ends at most
 /// with a filler, which no info describes) and the facts encoding learnt of each record, in
-/// the same order. The bytes themselves stay with the put: freed on another thread, they
+/// the same order. The bytes themselves are not handed over: freed on another thread, they
 /// cost the allocator more than dispatch saved.
 #[derive(Debug)]
 pub struct Appended {

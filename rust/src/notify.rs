@@ -61,9 +61,12 @@ impl Progress {
         self.wake();
     }
 
-    /// For a caller that is itself the fd's reader and needs no wake-up.
-    pub fn set_dispatched_quietly(&self, offset: u64) {
+    /// Wake the loop only when `tell`: what moved is news to it (not its own puts).
+    pub fn publish_dispatched(&self, offset: u64, tell: bool) {
         self.dispatched.store(offset, Ordering::Release);
+        if tell {
+            self.wake();
+        }
     }
 
     pub fn poison(&self) {

@@ -476,12 +476,8 @@ impl Store {
     /// acknowledged even before the dispatch thread got to it.
     fn caught_up(&self) -> Result<MutexGuard<'_, Queues>> {
         let mut queues = lock(&self.queues)?;
-        let woke = catch_up(&mut queues, &self.log).inspect_err(|_| self.progress.poison())?;
-        if woke {
-            self.progress.set_dispatched(queues.dispatched);
-        } else {
-            self.progress.set_dispatched_quietly(queues.dispatched);
-        }
+        let tell = catch_up(&mut queues, &self.log).inspect_err(|_| self.progress.poison())?;
+        self.progress.publish_dispatched(queues.dispatched, tell);
         Ok(queues)
     }
 
@@ -573,10 +569,6 @@ impl Store {
         }
         let written = log.commitlog.segments.write_pos();
         let first = log.pending.is_empty();
-        let chunks = chunks
-            .into_iter()
-            .map(|(start, bytes)| (start, bytes.len() as u64))
-            .collect();
         log.pending.push(Appended { chunks, infos });
         drop(log);
         self.progress.written.store(written, Ordering::Release);
@@ -1368,11 +1360,7 @@ fn dispatch_loop(
                 let dispatched = guard.dispatched;
                 drop(guard);
                 busy = dispatched != before;
-                if tell {
-                    progress.set_dispatched(dispatched);
-                } else {
-                    progress.set_dispatched_quietly(dispatched);
-                }
+                progress.publish_dispatched(dispatched, tell);
             }
             Err(_) => return progress.poison(),
         }
