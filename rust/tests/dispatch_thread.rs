@@ -4,6 +4,8 @@
 )]
 //! The dispatch thread: records get their consume-queue and index entries with no reader
 //! asking (Java's reput), replicated bytes too, and the loop's wake-up fd hears of those.
+mod common;
+
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -13,12 +15,7 @@ use _store::codec::record::MessageInput;
 use _store::store::{GetStatus, Store, StoreConfig};
 
 fn config(root: &Path) -> StoreConfig {
-    let mut config = StoreConfig::new(root);
-    config.commitlog_segment_size = 4096;
-    config.consume_queue_segment_size = 400;
-    config.max_hash_slot_num = 64;
-    config.max_index_num = 32;
-    config
+    common::small_config(root, 400, 32)
 }
 
 fn message(i: usize, queue_id: i32) -> MessageInput {

@@ -5,6 +5,8 @@
 //! Retention and the disk guard on real files: expired segments go oldest first and take
 //! their consume-queue and index entries with them; a disk over the warning level refuses
 //! writes until a later pass sees room again.
+mod common;
+
 use std::path::Path;
 
 use _store::codec::record::MessageInput;
@@ -14,12 +16,7 @@ use _store::store::{GetStatus, PutStatus, Store, StoreConfig};
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 fn config(root: &Path) -> StoreConfig {
-    let mut config = StoreConfig::new(root);
-    config.commitlog_segment_size = 4096;
-    config.consume_queue_segment_size = 200;
-    config.max_hash_slot_num = 64;
-    config.max_index_num = 64;
-    config
+    common::small_config(root, 200, 64)
 }
 
 fn message(i: usize) -> MessageInput {

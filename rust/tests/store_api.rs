@@ -4,18 +4,15 @@
 )]
 //! The engine's read APIs and HA hooks on real files: key lookup, time search, replication
 //! between two stores, truncation of a diverged suffix.
+mod common;
+
 use std::path::Path;
 
 use _store::codec::record::MessageInput;
 use _store::store::{GetStatus, Store, StoreConfig};
 
 fn config(root: &Path) -> StoreConfig {
-    let mut config = StoreConfig::new(root);
-    config.commitlog_segment_size = 4096;
-    config.consume_queue_segment_size = 400;
-    config.max_hash_slot_num = 64;
-    config.max_index_num = 32;
-    config
+    common::small_config(root, 400, 32)
 }
 
 fn message(i: usize, keys: &str) -> MessageInput {
