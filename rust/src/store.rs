@@ -1079,24 +1079,8 @@ impl Store {
     /// # Errors
     /// I/O failures of the final flush (then `abort` stays and the next start recovers).
     pub fn close(&self) -> Result<()> {
-        {
-            let (state, cv) = &*self.signal;
-            let mut s = lock(state)?;
-            s.stop = true;
-            cv.notify_one();
-        }
-        if let Some(handle) = lock(&self.flusher)?.take() {
-            let _ = handle.join();
-        }
-        {
-            let (state, cv) = &*self.dispatch_signal;
-            let mut s = lock(state)?;
-            s.stop = true;
-            cv.notify_one();
-        }
-        if let Some(handle) = lock(&self.dispatcher)?.take() {
-            let _ = handle.join();
-        }
+        stop_and_join(&self.signal, &self.flusher, |s| s.stop = true)?;
+        stop_and_join(&self.dispatch_signal, &self.dispatcher, |s| s.stop = true)?;
         let mut queues = lock(&self.queues)?;
         if lock(&self.log)?.closed {
             return Ok(());
@@ -1131,6 +1115,22 @@ impl Store {
         lock(&self.lock_file)?.take();
         Ok(())
     }
+}
+
+/// Tell a store thread to stop (`stop` sets its flag under its lock), wake it and wait for
+/// it to end; a thread already joined is skipped.
+fn stop_and_join<S>(
+    signal: &(Mutex<S>, Condvar),
+    thread: &Mutex<Option<JoinHandle<()>>>,
+    stop: impl FnOnce(&mut S),
+) -> Result<()> {
+    let (state, cv) = signal;
+    stop(&mut *lock(state)?);
+    cv.notify_one();
+    if let Some(handle) = lock(thread)?.take() {
+        let _ = handle.join();
+    }
+    Ok(())
 }
 
 fn read_record_in(commitlog: &CommitLog, phy_offset: u64) -> Result<Option<Vec<u8>>> {
